@@ -1,0 +1,128 @@
+//! Builds the running application from a `Config`: storage, keys, state, router.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+
+use crate::auth::bootstrap::ensure_admin_client;
+use crate::auth::tokens::TokenService;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::secrets::{Keyring, load_master_key};
+use crate::store::{self, embedded::EmbeddedPostgres};
+use crate::telemetry;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (database_url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
+                (cluster.database_url(), Some(cluster))
+            }
+        };
+        let db = store::connect_and_migrate(&database_url, config.database_max_connections).await?;
+        let keyring = Keyring::new(
+            load_master_key(config.master_key.as_ref(), &config.data_dir)?,
+            None,
+        );
+        let signing_key = signing_key(&config, &db, &keyring).await?;
+        let tokens = TokenService::new(
+            signing_key.expose_secret().as_bytes(),
+            config.jwt_issuer.clone(),
+            Duration::from_secs(config.token_ttl_secs),
+        );
+        ensure_admin_client(&db, config.bootstrap_admin_secret.as_ref()).await?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            tokens: Arc::new(tokens),
+            keyring: Arc::new(keyring),
+            metrics: telemetry::metrics_handle(),
+        };
+        Ok(Self {
+            listener,
+            router: http::router(state.clone()),
+            state,
+            embedded,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish within the grace
+    /// period, then stops the embedded database if fedgate started it.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
+        tracing::info!(addr = %self.local_addr(), "fedgate listening");
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.changed().await;
+            })
+            .into_future();
+        tokio::pin!(server);
+        let result = tokio::select! {
+            result = &mut server => result.map_err(anyhow::Error::from),
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop_tx.send(true);
+                match tokio::time::timeout(grace, &mut server).await {
+                    Ok(result) => result.map_err(anyhow::Error::from),
+                    Err(_) => {
+                        tracing::warn!(?grace, "in-flight requests did not finish in time");
+                        Ok(())
+                    }
+                }
+            }
+        };
+        self.state.db.close().await;
+        if let Some(cluster) = &self.embedded {
+            cluster.stop().await?;
+        }
+        result
+    }
+}
+
+/// The configured signing key, or the one generated once and kept sealed in the database.
+async fn signing_key(
+    config: &Config,
+    db: &sqlx::PgPool,
+    keyring: &Keyring,
+) -> anyhow::Result<SecretString> {
+    if let Some(key) = &config.jwt_signing_key {
+        return Ok(key.clone());
+    }
+    let key = store::sealed_keys::get_or_create(db, keyring, "jwt-signing-key", || {
+        let mut bytes = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        // Stored as text so a configured key and a generated one are used alike.
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes).into_bytes()
+    })
+    .await?;
+    let text = String::from_utf8(key.expose_secret().to_vec())
+        .map_err(|_| anyhow::anyhow!("the stored JWT signing key is not valid text"))?;
+    Ok(SecretString::from(text))
+}

@@ -1,0 +1,203 @@
+//! Layered settings: compiled-in `config/default.toml` → optional config file →
+//! `FEDGATE_*` environment variables (plus `DATABASE_URL`), validated once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The documented defaults; the same file ships in `config/`.
+pub const DEFAULTS_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub database_url: Option<SecretString>,
+    pub database_max_connections: u32,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub bootstrap_admin_secret: Option<SecretString>,
+    pub master_key: Option<SecretString>,
+    pub jwt_signing_key: Option<SecretString>,
+    pub jwt_issuer: String,
+    pub token_ttl_secs: u64,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads the layers from the real process environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(config_file))
+    }
+
+    /// The layers, exposed so tests can add their own on top.
+    pub fn figment(config_file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
+        if let Some(path) = config_file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            // FEDGATE_CONFIG names the file itself and is not a setting.
+            .merge(Env::prefixed("FEDGATE_").ignore(&["config"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_owned(),
+        };
+        if let Some(url) = &self.database_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(invalid(
+                    "database_url",
+                    "must be a postgres:// or postgresql:// URL",
+                ));
+            }
+        }
+        if self.database_max_connections == 0 {
+            return Err(invalid("database_max_connections", "must be at least 1"));
+        }
+        if let Some(key) = &self.master_key {
+            decode_master_key(key.expose_secret()).map_err(|reason| ConfigError::Invalid {
+                key: "master_key",
+                reason,
+            })?;
+        }
+        if let Some(key) = &self.jwt_signing_key
+            && key.expose_secret().len() < 32
+        {
+            return Err(invalid("jwt_signing_key", "must be at least 32 bytes long"));
+        }
+        if let Some(secret) = &self.bootstrap_admin_secret
+            && secret.expose_secret().len() < 12
+        {
+            return Err(invalid(
+                "bootstrap_admin_secret",
+                "must be at least 12 characters long",
+            ));
+        }
+        if self.jwt_issuer.trim().is_empty() {
+            return Err(invalid("jwt_issuer", "must not be empty"));
+        }
+        if self.token_ttl_secs == 0 || self.token_ttl_secs > 86_400 {
+            return Err(invalid(
+                "token_ttl_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(invalid("request_timeout_secs", "must be at least 1"));
+        }
+        if self.body_limit_bytes < 1024 {
+            return Err(invalid("body_limit_bytes", "must be at least 1024"));
+        }
+        Ok(())
+    }
+}
+
+/// A master key is exactly 32 bytes, given as standard base64.
+pub fn decode_master_key(encoded: &str) -> Result<[u8; 32], String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| "must be base64 (as `openssl rand -base64 32` prints)".to_owned())?;
+    bytes
+        .try_into()
+        .map_err(|_| "must decode to exactly 32 bytes".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        Jail::expect_with(|_jail| {
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.log_format, LogFormat::Text);
+            assert!(config.database_url.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "fedgate.toml",
+                "listen_addr = \"0.0.0.0:9000\"\ntoken_ttl_secs = 60",
+            )?;
+            jail.set_env("FEDGATE_TOKEN_TTL_SECS", "120");
+            jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
+            let config =
+                Config::from_figment(Config::figment(Some(Path::new("fedgate.toml")))).unwrap();
+            assert_eq!(config.listen_addr.to_string(), "0.0.0.0:9000");
+            assert_eq!(config.token_ttl_secs, 120);
+            assert!(config.database_url.is_some());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_MASTER_KEY", "not base64!");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(err.to_string().contains("master_key"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_LISTEN_ADDR", "nowhere");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(err.to_string().to_lowercase().contains("listen_addr"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_LISTEN_ADR", "127.0.0.1:1");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(err.to_string().to_lowercase().contains("listen_adr"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_BOOTSTRAP_ADMIN_SECRET", "super-secret-value");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert!(!format!("{config:?}").contains("super-secret-value"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,11 @@
+//! The admin API (`admin` scope).
+
+mod clients;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(clients::router())
+}

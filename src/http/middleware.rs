@@ -1,0 +1,67 @@
+//! Cross-cutting request handling: metrics per route, and problem+json for errors that
+//! layers and the router produce with an empty body (405, 408, 413…).
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::Problem;
+
+/// Counts requests and records latency by method, route template and status.
+pub async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    // The route template, not the raw path: ids must not explode the label space.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Gives bodiless error responses a problem+json body.
+pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (parts, _body) = response.into_parts();
+    let detail = match status.as_u16() {
+        405 => "this method is not allowed on this resource",
+        408 => "the request took too long and was cancelled",
+        413 => "the request body is too large",
+        _ => "the request could not be handled",
+    };
+    let mut problem = Problem::for_status(status, detail).into_response_with_status();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_LENGTH {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    let (mut new_parts, body) = problem.into_parts();
+    new_parts.extensions = parts.extensions;
+    Response::from_parts(new_parts, Body::new(body))
+}
+
+/// Unknown routes.
+pub async fn not_found() -> impl IntoResponse {
+    Problem::for_status(
+        axum::http::StatusCode::NOT_FOUND,
+        "no such resource; see /openapi.json",
+    )
+    .into_response_with_status()
+}

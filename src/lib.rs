@@ -1,0 +1,13 @@
+//! fedgate: a federated AWS API Gateway control plane.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,43 @@
+//! Persistence: the Postgres pool, migrations, and one module per aggregate.
+
+pub mod clients;
+pub mod embedded;
+pub mod sealed_keys;
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Connects, then applies pending migrations.
+pub async fn connect_and_migrate(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url.expose_secret())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    Ok(pool)
+}
+
+/// True when the database answers and every migration this binary knows is applied.
+pub async fn is_ready(pool: &PgPool) -> bool {
+    let Some(latest) = MIGRATOR.iter().map(|m| m.version).max() else {
+        return true;
+    };
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM _sqlx_migrations WHERE version = $1 AND success)",
+    )
+    .bind(latest)
+    .fetch_one(pool)
+    .await
+    .unwrap_or(false)
+}
