@@ -65,7 +65,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -74,7 +76,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish within the grace
     /// period, then stops the embedded database if fedgate started it.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "fedgate listening");
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);

@@ -136,6 +136,8 @@ pub fn decode_master_key(encoded: &str) -> Result<[u8; 32], String> {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment::Error, which clippy finds large; it is its API.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -180,13 +182,19 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.set_env("FEDGATE_LISTEN_ADDR", "nowhere");
             let err = Config::from_figment(Config::figment(None)).unwrap_err();
-            assert!(err.to_string().to_lowercase().contains("listen_addr"), "{err}");
+            assert!(
+                err.to_string().to_lowercase().contains("listen_addr"),
+                "{err}"
+            );
             Ok(())
         });
         Jail::expect_with(|jail| {
             jail.set_env("FEDGATE_LISTEN_ADR", "127.0.0.1:1");
             let err = Config::from_figment(Config::figment(None)).unwrap_err();
-            assert!(err.to_string().to_lowercase().contains("listen_adr"), "{err}");
+            assert!(
+                err.to_string().to_lowercase().contains("listen_adr"),
+                "{err}"
+            );
             Ok(())
         });
     }

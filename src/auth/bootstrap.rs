@@ -26,7 +26,10 @@ pub async fn ensure_admin_client(
         return Ok(());
     }
     if configured_secret.is_some() {
-        tracing::info!(client_id = BOOTSTRAP_CLIENT_ID, "created the bootstrap admin client with the configured secret");
+        tracing::info!(
+            client_id = BOOTSTRAP_CLIENT_ID,
+            "created the bootstrap admin client with the configured secret"
+        );
     } else {
         // Printed exactly once, by design: this is the only way to learn it.
         tracing::warn!(

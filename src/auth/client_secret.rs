@@ -1,7 +1,7 @@
 //! Client secrets: generated randomly, stored only as argon2id hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};

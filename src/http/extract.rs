@@ -55,7 +55,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::BadRequest(format!("the request body is not valid JSON: {inner}"));
         }
         let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::Validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])
+        ApiError::Validation(vec![FieldError::new(
+            field,
+            strip_position(&inner.to_string()),
+        )])
     })?;
     deserializer
         .end()
@@ -78,7 +81,12 @@ mod mime_essence {
     impl std::str::FromStr for Essence {
         type Err = ();
         fn from_str(s: &str) -> Result<Self, ()> {
-            let essence = s.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let essence = s
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if essence.contains('/') {
                 Ok(Self(essence))
             } else {
@@ -91,54 +99,6 @@ mod mime_essence {
         pub fn is_json(&self) -> bool {
             self.0 == "application/json" || self.0.ends_with("+json")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "camelCase")]
-    #[allow(dead_code)]
-    struct Body {
-        name: String,
-        items: Vec<Item>,
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Item {
-        count: u32,
-    }
-
-    fn field_of(err: ApiError) -> String {
-        match err {
-            ApiError::Validation(errors) => errors[0].field.clone(),
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn names_the_path_of_the_bad_field() {
-        let err = parse_json::<Body>(br#"{"name":"a","items":[{"count":1},{"count":"x"}]}"#)
-            .unwrap_err();
-        assert_eq!(field_of(err), "items[1].count");
-        let err = parse_json::<Body>(br#"{"name":"a","items":[],"extra":1}"#).unwrap_err();
-        assert_eq!(field_of(err), "extra");
-    }
-
-    #[test]
-    fn syntax_errors_are_bad_requests() {
-        assert!(matches!(
-            parse_json::<Body>(b"{\"name\":"),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            parse_json::<Body>(br#"{"name":"a","items":[]} trailing"#),
-            Err(ApiError::BadRequest(_))
-        ));
     }
 }
 
@@ -184,8 +144,60 @@ where
             .map(ValidQuery)
             .map_err(|error| {
                 let field = error.path().to_string();
-                let field = if field == "." { "query".to_owned() } else { field };
+                let field = if field == "." {
+                    "query".to_owned()
+                } else {
+                    field
+                };
                 ApiError::field(field, error.into_inner().to_string())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        count: u32,
+    }
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::Validation(errors) => errors[0].field.clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_path_of_the_bad_field() {
+        let err =
+            parse_json::<Body>(br#"{"name":"a","items":[{"count":1},{"count":"x"}]}"#).unwrap_err();
+        assert_eq!(field_of(err), "items[1].count");
+        let err = parse_json::<Body>(br#"{"name":"a","items":[],"extra":1}"#).unwrap_err();
+        assert_eq!(field_of(err), "extra");
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"name\":"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"name":"a","items":[]} trailing"#),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 }

@@ -25,7 +25,10 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 

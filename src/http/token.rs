@@ -109,9 +109,10 @@ async fn issue_token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         });
     if !is_form {
         return Err(OAuthError::new(
@@ -179,7 +180,10 @@ fn client_credentials(
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")));
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
     match (basic, &form.client_id) {
         (Some(_), Some(_)) if form.client_secret.is_some() => Err(OAuthError::new(
             "invalid_request",
@@ -205,9 +209,10 @@ fn client_credentials(
             Ok(((decode(id)?, SecretString::from(decode(secret)?)), true))
         }
         (None, Some(id)) => {
-            let secret = form.client_secret.clone().ok_or_else(|| {
-                OAuthError::new("invalid_request", "client_secret is required")
-            })?;
+            let secret = form
+                .client_secret
+                .clone()
+                .ok_or_else(|| OAuthError::new("invalid_request", "client_secret is required"))?;
             Ok(((id.clone(), SecretString::from(secret)), false))
         }
         (None, None) => Err(OAuthError {

@@ -111,7 +111,10 @@ mod tests {
         let sealed = Keyring::new(old.clone(), None).seal(b"s3cret", "ctx");
         let rotated = Keyring::new(MasterKey::generate(), Some(old));
         assert!(rotated.is_stale(&sealed));
-        assert_eq!(rotated.open(&sealed, "ctx").unwrap().expose_secret(), b"s3cret");
+        assert_eq!(
+            rotated.open(&sealed, "ctx").unwrap().expose_secret(),
+            b"s3cret"
+        );
         let without_old = Keyring::new(MasterKey::generate(), None);
         assert!(matches!(
             without_old.open(&sealed, "ctx"),

@@ -152,12 +152,11 @@ pub async fn delete_unless_last_admin(
         return Ok(DeleteOutcome::NotFound);
     };
     if scopes.iter().any(|s| s == Scope::Admin.as_str()) {
-        let admins_left: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM api_clients WHERE $1 = ANY(scopes))",
-        )
-        .bind(Scope::Admin.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+        let admins_left: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_clients WHERE $1 = ANY(scopes))")
+                .bind(Scope::Admin.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
         if !admins_left {
             return Ok(DeleteOutcome::LastAdmin);
         }

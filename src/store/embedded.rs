@@ -138,7 +138,9 @@ impl EmbeddedPostgres {
             }
             None => Command::new(program),
         };
-        command.kill_on_drop(true).stdin(std::process::Stdio::null());
+        command
+            .kill_on_drop(true)
+            .stdin(std::process::Stdio::null());
         command
     }
 

@@ -14,7 +14,10 @@ use sqlx::postgres::PgPoolOptions;
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Connects, then applies pending migrations.
-pub async fn connect_and_migrate(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
+pub async fn connect_and_migrate(
+    url: &SecretString,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -1,0 +1,183 @@
+//! `spawn_app()`: the real application on 127.0.0.1:0 against a fresh Postgres database.
+
+use std::net::SocketAddr;
+
+use fedgate::config::{Config, DEFAULTS_TOML};
+use fedgate::http::AppState;
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+
+pub const BOOTSTRAP_SECRET: &str = "test-bootstrap-secret";
+
+/// Where test databases are created; `TEST_DATABASE_URL` overrides the machine default.
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The moto server started by `scripts/test`.
+pub fn moto_url() -> String {
+    std::env::var("FEDGATE_TEST_MOTO_URL").expect(
+        "FEDGATE_TEST_MOTO_URL is not set: run the suite with scripts/test, which starts moto",
+    )
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub database_url: String,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Creates a database with a unique name and returns its URL.
+pub async fn fresh_database() -> String {
+    let server = server_url();
+    let name = format!("fedgate_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&server)
+        .await
+        .expect("connect to the test Postgres (TEST_DATABASE_URL)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    let (base, _) = server.rsplit_once('/').expect("a database URL has a path");
+    format!("{base}/{name}")
+}
+
+/// Configuration for a test app: defaults, a fresh database, fixed test secrets, and
+/// whatever `extra` sets (key, value) on top.
+pub fn test_config(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    extra: &[(&str, Value)],
+) -> Config {
+    let mut figment = Figment::from(Toml::string(DEFAULTS_TOML))
+        .merge(("listen_addr", "127.0.0.1:0"))
+        .merge(("database_url", database_url))
+        .merge(("data_dir", data_dir.to_str().unwrap()))
+        .merge(("bootstrap_admin_secret", BOOTSTRAP_SECRET))
+        .merge(("master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+    for (key, value) in extra {
+        figment = figment.merge((*key, value.clone()));
+    }
+    Config::from_figment(figment).expect("a valid test configuration")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, Value)]) -> TestApp {
+    let database_url = fresh_database().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = test_config(&database_url, data_dir.path(), extra);
+    let app = fedgate::Application::build(config)
+        .await
+        .expect("the app builds");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        state,
+        database_url,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A token from /auth/token for `client_id`/`secret`, optionally narrowed to `scope`.
+    pub async fn token_for(&self, client_id: &str, secret: &str, scope: Option<&str>) -> String {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        let response = self
+            .http
+            .post(self.url("/auth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "token request failed");
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of the bootstrap admin client, narrowed to `scope`.
+    pub async fn token(&self, scope: &str) -> String {
+        self.token_for("admin", BOOTSTRAP_SECRET, Some(scope)).await
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin").await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts a problem+json response of `status` and returns its body.
+pub async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+    body
+}
+
+/// The field names of a validation problem's `errors[]`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,10 @@
+//! Integration tests: one binary (each extra one would link the AWS SDK again), one
+//! module per area. Every test spawns the real app on port 0 with a fresh database.
+
+mod auth;
+mod aws_plumbing;
+mod clients;
+mod common;
+mod embedded_postgres;
+mod errors;
+mod health;
