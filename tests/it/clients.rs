@@ -186,3 +186,70 @@ async fn the_last_admin_client_cannot_be_deleted() {
     .await;
     assert_eq!(app.get("/admin/v1/clients", &admin).await.status(), 200);
 }
+
+#[tokio::test]
+async fn changes_are_audited_without_secrets() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let created: Value = app
+        .post_json(
+            "/admin/v1/clients",
+            &admin,
+            &json!({"name": "audited", "scopes": ["publisher"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    expect_problem(
+        app.post_json(
+            "/admin/v1/clients",
+            &admin,
+            &json!({"name": "", "scopes": []}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    app.delete(&format!("/admin/v1/clients/{id}"), &admin).await;
+
+    let page: Value = app
+        .get("/admin/v1/audit?targetType=clients", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = page["items"].as_array().unwrap();
+    let summary: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["targetId"].as_str().unwrap_or("-").to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let own = |a: &str, t: &str, o: &str| (a.to_owned(), t.to_owned(), o.to_owned());
+    assert_eq!(
+        summary,
+        [
+            own("DELETE /admin/v1/clients/{id}", id, "success"),
+            own("POST /admin/v1/clients", "-", "failure"),
+            own("POST /admin/v1/clients", id, "success"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e["actor"] == "admin"));
+    let text = page.to_string();
+    assert!(!text.contains(created["clientSecret"].as_str().unwrap()));
+
+    let only_failures: Value = app
+        .get("/admin/v1/audit?outcome=failure", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(only_failures["items"].as_array().unwrap().len(), 1);
+    expect_problem(app.get("/admin/v1/audit?outcome=maybe", &admin).await, 400).await;
+}

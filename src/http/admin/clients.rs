@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode, header};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -83,7 +83,14 @@ async fn create_client(
     _caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidJson(body): ValidJson<CreateClient>,
-) -> Result<(StatusCode, Json<ClientWithSecret>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(HeaderName, String); 1],
+        Json<ClientWithSecret>,
+    ),
+    ApiError,
+> {
     let client = NewClient::parse(&body.name, body.client_id.as_deref(), &body.scopes)
         .map_err(ApiError::Validation)?;
     let secret = client_secret::generate();
@@ -100,6 +107,7 @@ async fn create_client(
     tracing::info!(client_id = %row.client_id, "created an API client");
     Ok((
         StatusCode::CREATED,
+        [(header::LOCATION, format!("/admin/v1/clients/{}", row.id))],
         Json(ClientWithSecret {
             client: row.into(),
             client_secret: secret.expose_secret().to_owned(),

@@ -1,5 +1,6 @@
 //! The admin API (`admin` scope).
 
+mod audit;
 mod clients;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -7,5 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(clients::router())
+    OpenApiRouter::new()
+        .merge(clients::router())
+        .merge(audit::router())
 }

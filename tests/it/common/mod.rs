@@ -19,9 +19,8 @@ pub fn server_url() -> String {
 
 /// The moto server started by `scripts/test`.
 pub fn moto_url() -> String {
-    std::env::var("TEST_MOTO_URL").expect(
-        "TEST_MOTO_URL is not set: run the suite with scripts/test, which starts moto",
-    )
+    std::env::var("TEST_MOTO_URL")
+        .expect("TEST_MOTO_URL is not set: run the suite with scripts/test, which starts moto")
 }
 
 pub struct TestApp {
