@@ -12,9 +12,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::bootstrap::ensure_admin_client;
 use crate::auth::tokens::TokenService;
+use crate::aws::clients::AwsTimeouts;
 use crate::config::Config;
 use crate::http::{self, AppState};
-use crate::secrets::{Keyring, load_master_key};
+use crate::outbound::OutboundGuard;
+use crate::secrets::{Keyring, MasterKey, load_master_key};
 use crate::store::{self, embedded::EmbeddedPostgres};
 use crate::telemetry;
 
@@ -35,10 +37,23 @@ impl Application {
             }
         };
         let db = store::connect_and_migrate(&database_url, config.database_max_connections).await?;
+        let previous_key = config
+            .master_key_previous
+            .as_ref()
+            .map(|k| MasterKey::from_base64(k.expose_secret()))
+            .transpose()
+            .map_err(|reason| anyhow::anyhow!("master_key_previous {reason}"))?;
         let keyring = Keyring::new(
             load_master_key(config.master_key.as_ref(), &config.data_dir)?,
-            None,
+            previous_key,
         );
+        if config.master_key_previous.is_some() {
+            let count = store::rotation::reseal_all(&db, &keyring).await?;
+            tracing::warn!(
+                count,
+                "re-sealed secrets under the new master key; remove FEDGATE_MASTER_KEY_PREVIOUS"
+            );
+        }
         let signing_key = signing_key(&config, &db, &keyring).await?;
         let tokens = TokenService::new(
             signing_key.expose_secret().as_bytes(),
@@ -50,11 +65,18 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
         let state = AppState {
-            config: Arc::new(config),
             db,
             tokens: Arc::new(tokens),
             keyring: Arc::new(keyring),
             metrics: telemetry::metrics_handle(),
+            outbound: OutboundGuard::new(&config.outbound_allow)
+                .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?,
+            aws_clients: Arc::default(),
+            aws_timeouts: AwsTimeouts {
+                connect: Duration::from_secs(config.aws_connect_timeout_secs),
+                call: Duration::from_secs(config.aws_call_timeout_secs),
+            },
+            config: Arc::new(config),
         };
         Ok(Self {
             listener,

@@ -30,12 +30,38 @@ pub struct Config {
     pub log_format: LogFormat,
     pub bootstrap_admin_secret: Option<SecretString>,
     pub master_key: Option<SecretString>,
+    pub master_key_previous: Option<SecretString>,
     pub jwt_signing_key: Option<SecretString>,
     pub jwt_issuer: String,
     pub token_ttl_secs: u64,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub outbound_allow: Vec<String>,
+    pub aws_connect_timeout_secs: u64,
+    pub aws_call_timeout_secs: u64,
+}
+
+/// `["a", "b"]` in a file, or `a,b` in an environment variable.
+fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +118,30 @@ impl Config {
                 key: "master_key",
                 reason,
             })?;
+        }
+        if let Some(key) = &self.master_key_previous {
+            decode_master_key(key.expose_secret()).map_err(|reason| ConfigError::Invalid {
+                key: "master_key_previous",
+                reason,
+            })?;
+            if self.master_key.is_none() {
+                return Err(invalid(
+                    "master_key_previous",
+                    "needs master_key: the previous key is only read during a rotation",
+                ));
+            }
+        }
+        crate::outbound::OutboundGuard::new(&self.outbound_allow).map_err(|reason| {
+            ConfigError::Invalid {
+                key: "outbound_allow",
+                reason,
+            }
+        })?;
+        if self.aws_connect_timeout_secs == 0 || self.aws_call_timeout_secs == 0 {
+            return Err(invalid(
+                "aws_call_timeout_secs",
+                "AWS timeouts must be at least 1 second",
+            ));
         }
         if let Some(key) = &self.jwt_signing_key
             && key.expose_secret().len() < 32
@@ -195,6 +245,19 @@ mod tests {
                 err.to_string().to_lowercase().contains("listen_adr"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn outbound_allow_takes_a_comma_separated_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_OUTBOUND_ALLOW", "127.0.0.1, 10.0.0.0/8");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.outbound_allow, ["127.0.0.1", "10.0.0.0/8"]);
+            jail.set_env("FEDGATE_OUTBOUND_ALLOW", "bad host!");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(err.to_string().contains("outbound_allow"), "{err}");
             Ok(())
         });
     }

@@ -2,9 +2,12 @@
 
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod environments;
 pub mod http;
+pub mod outbound;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

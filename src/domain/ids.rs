@@ -47,3 +47,13 @@ uuid_id!(
     /// The record id of an API client (not its OAuth2 `client_id`).
     ClientRecordId
 );
+
+uuid_id!(
+    /// A gateway environment.
+    EnvironmentId
+);
+
+uuid_id!(
+    /// A key manager (a third-party OAuth2/OIDC identity provider).
+    KeyManagerId
+);

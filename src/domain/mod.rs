@@ -1,6 +1,8 @@
 //! Pure types and rules. Nothing here performs I/O.
 
+pub mod aws;
 pub mod client;
+pub mod environment;
 pub mod ids;
 pub mod scope;
 pub mod validation;

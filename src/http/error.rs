@@ -31,6 +31,13 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 422: the request is well-formed but cannot be carried out (e.g. a live check
+    /// failed); `extra` adds members to the problem document.
+    #[error("{detail}")]
+    Unprocessable {
+        detail: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error(transparent)]
@@ -53,6 +60,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Problem-specific members (RFC 9457 extensions).
+    #[serde(flatten)]
+    #[schema(additional_properties)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -65,6 +76,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            extra: Default::default(),
         }
     }
 
@@ -88,6 +100,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -104,6 +117,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::Internal(_) => "internal",
         }
@@ -141,10 +155,13 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            errors: match self {
-                ApiError::Validation(errors) => errors,
-                _ => Vec::new(),
-            },
+            errors: Vec::new(),
+            extra: Default::default(),
+        };
+        let problem = match self {
+            ApiError::Validation(errors) => Problem { errors, ..problem },
+            ApiError::Unprocessable { extra, .. } => Problem { extra, ..problem },
+            _ => problem,
         };
         let mut response = problem.into_response_with_status();
         if let Some(challenge) = challenge {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -29,7 +30,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::tokens::TokenService;
+use crate::aws::clients::{AwsTimeouts, ClientCache};
 use crate::config::Config;
+use crate::outbound::OutboundGuard;
 use crate::secrets::Keyring;
 
 /// Everything a handler may need; cheap to clone.
@@ -40,6 +43,9 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub keyring: Arc<Keyring>,
     pub metrics: PrometheusHandle,
+    pub outbound: OutboundGuard,
+    pub aws_clients: Arc<ClientCache>,
+    pub aws_timeouts: AwsTimeouts,
 }
 
 #[derive(OpenApi)]

@@ -3,6 +3,9 @@
 pub mod audit;
 pub mod clients;
 pub mod embedded;
+pub mod environments;
+pub mod key_managers;
+pub mod rotation;
 pub mod sealed_keys;
 
 use std::time::Duration;
@@ -44,4 +47,24 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     .fetch_one(pool)
     .await
     .unwrap_or(false)
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the name is already taken")]
+    DuplicateName,
+    #[error("the row changed since it was read")]
+    VersionMismatch,
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl WriteError {
+    pub fn from_sqlx(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => WriteError::DuplicateName,
+            _ => WriteError::Database(error),
+        }
+    }
 }

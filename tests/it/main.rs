@@ -6,5 +6,6 @@ mod aws_plumbing;
 mod clients;
 mod common;
 mod embedded_postgres;
+mod environments;
 mod errors;
 mod health;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod clients;
+pub mod environments;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -11,4 +12,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(clients::router())
         .merge(audit::router())
+        .merge(environments::router())
 }

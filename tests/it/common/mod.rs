@@ -58,7 +58,9 @@ pub fn test_config(
         .merge(("database_url", database_url))
         .merge(("data_dir", data_dir.to_str().unwrap()))
         .merge(("bootstrap_admin_secret", BOOTSTRAP_SECRET))
-        .merge(("master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+        .merge(("master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="))
+        // Tests reach emulators on loopback only.
+        .merge(("outbound_allow", vec!["127.0.0.1"]));
     for (key, value) in extra {
         figment = figment.merge((*key, value.clone()));
     }
@@ -141,6 +143,21 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// PUT with an optional `If-Match`.
+    pub async fn put_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.http.put(self.url(path)).bearer_auth(token).json(body);
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {

@@ -1,0 +1,485 @@
+//! `/admin/v1/environments`: AWS API Gateway environments, their credentials (write-only)
+//! and the live check.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::aws::check::{self, CheckItem, CheckReport};
+use crate::domain::environment::{
+    CredentialsInput, EnvironmentInput, EnvironmentSpec, mask_access_key_id,
+};
+use crate::domain::ids::EnvironmentId;
+use crate::environments::{self as service, ApiOrFieldError, ClientsError};
+use crate::http::AppState;
+use crate::http::auth::{AdminScope, Authenticated};
+use crate::http::error::{ApiError, Problem};
+use crate::http::etag::{IfMatch, etag_header};
+use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::pagination::{Page, PageQuery};
+use crate::store::WriteError;
+use crate::store::environments::{self as store, EnvironmentRow, StoredCredentials};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_environment, list_environments))
+        .routes(routes!(
+            get_environment,
+            replace_environment,
+            delete_environment
+        ))
+        .routes(routes!(check_environment))
+}
+
+/// An environment as written. Read-only fields of the response (`id`, `accountId`,
+/// timestamps, masked credentials…) may be sent back and are ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // the read-only echoes are accepted and ignored
+pub struct EnvironmentBody {
+    /// Unique slug.
+    name: String,
+    display_name: Option<String>,
+    description: Option<String>,
+    /// Must be `aws`.
+    provider: String,
+    config: AwsConfigBody,
+    #[schema(read_only, value_type = Option<Object>)]
+    id: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    account_id: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    created_at: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    updated_at: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    created_by: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    updated_by: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsConfigBody {
+    /// AWS region code, e.g. `us-east-1`.
+    region: String,
+    /// API Gateway stage name.
+    stage: String,
+    credentials: CredentialsBody,
+    /// For emulators and VPC endpoints: every AWS call goes here.
+    endpoint_url: Option<String>,
+    /// Overrides `https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}`.
+    invoke_url_template: Option<String>,
+}
+
+/// `type` is `accessKey` (accessKeyId, secretAccessKey, sessionToken?), `assumeRole`
+/// (roleArn, externalId?, sessionName?) or `default` (the SDK's default chain). Secrets are
+/// write-only; on PUT, omitted secrets keep the stored ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // the read-only echoes are accepted and ignored
+pub struct CredentialsBody {
+    #[serde(rename = "type")]
+    credential_type: String,
+    access_key_id: Option<String>,
+    #[schema(write_only)]
+    secret_access_key: Option<String>,
+    #[schema(write_only)]
+    session_token: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    #[schema(read_only, value_type = Option<Object>)]
+    access_key_id_masked: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    secret_access_key_set: Option<serde_json::Value>,
+    #[schema(read_only, value_type = Option<Object>)]
+    session_token_set: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    id: EnvironmentId,
+    name: String,
+    display_name: String,
+    description: String,
+    provider: String,
+    config: AwsConfigView,
+    /// The AWS account the last successful check authenticated into.
+    account_id: Option<String>,
+    created_by: String,
+    updated_by: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsConfigView {
+    region: String,
+    stage: String,
+    credentials: CredentialsView,
+    endpoint_url: Option<String>,
+    invoke_url_template: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum CredentialsView {
+    #[serde(rename_all = "camelCase")]
+    AccessKey {
+        access_key_id_masked: String,
+        secret_access_key_set: bool,
+        session_token_set: bool,
+    },
+    #[serde(rename_all = "camelCase")]
+    AssumeRole {
+        role_arn: String,
+        external_id: Option<String>,
+        session_name: Option<String>,
+    },
+    Default,
+}
+
+impl From<EnvironmentRow> for Environment {
+    fn from(row: EnvironmentRow) -> Self {
+        let has_secret = row.sealed_secrets().is_some();
+        let credentials = match row.credentials.0 {
+            StoredCredentials::AccessKey {
+                access_key_id,
+                has_session_token,
+            } => CredentialsView::AccessKey {
+                access_key_id_masked: mask_access_key_id(&access_key_id),
+                secret_access_key_set: has_secret,
+                session_token_set: has_session_token,
+            },
+            StoredCredentials::AssumeRole {
+                role_arn,
+                external_id,
+                session_name,
+            } => CredentialsView::AssumeRole {
+                role_arn,
+                external_id,
+                session_name,
+            },
+            StoredCredentials::Default => CredentialsView::Default,
+        };
+        Environment {
+            id: row.id,
+            name: row.name,
+            display_name: row.display_name,
+            description: row.description,
+            provider: row.provider,
+            config: AwsConfigView {
+                region: row.region,
+                stage: row.stage,
+                credentials,
+                endpoint_url: row.endpoint_url,
+                invoke_url_template: row.invoke_url_template,
+            },
+            account_id: row.account_id,
+            created_by: row.created_by,
+            updated_by: row.updated_by,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl EnvironmentBody {
+    fn parse(&self, creating: bool) -> Result<EnvironmentSpec, ApiError> {
+        let c = &self.config.credentials;
+        let input = EnvironmentInput {
+            name: &self.name,
+            display_name: self.display_name.as_deref(),
+            description: self.description.as_deref(),
+            provider: &self.provider,
+            region: &self.config.region,
+            stage: &self.config.stage,
+            endpoint_url: self.config.endpoint_url.as_deref(),
+            invoke_url_template: self.config.invoke_url_template.as_deref(),
+            credentials: CredentialsInput {
+                credential_type: &c.credential_type,
+                access_key_id: c.access_key_id.as_deref(),
+                secret_access_key: c.secret_access_key.as_deref(),
+                session_token: c.session_token.as_deref(),
+                role_arn: c.role_arn.as_deref(),
+                external_id: c.external_id.as_deref(),
+                session_name: c.session_name.as_deref(),
+            },
+        };
+        EnvironmentSpec::parse(&input, creating).map_err(ApiError::Validation)
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CreateQuery {
+    /// Run the live check first; store nothing and answer 422 when it fails.
+    #[serde(default)]
+    check: bool,
+}
+
+fn with_etag(status: StatusCode, row: EnvironmentRow, location: bool) -> Response {
+    let mut headers: Vec<(HeaderName, HeaderValue)> = vec![etag_header(row.version)];
+    if location {
+        let value = HeaderValue::from_str(&format!("/admin/v1/environments/{}", row.id))
+            .expect("a uuid path is a valid header");
+        headers.push((header::LOCATION, value));
+    }
+    let mut response = (status, Json(Environment::from(row))).into_response();
+    response.headers_mut().extend(headers);
+    response
+}
+
+fn write_error(error: WriteError, name: &str) -> ApiError {
+    match error {
+        WriteError::DuplicateName => {
+            ApiError::Conflict(format!("an environment named `{name}` already exists"))
+        }
+        WriteError::VersionMismatch => ApiError::PreconditionFailed,
+        WriteError::Database(e) => e.into(),
+    }
+}
+
+fn service_error(error: ApiOrFieldError) -> ApiError {
+    match error {
+        ApiOrFieldError::Fields(errors) => ApiError::Validation(errors),
+        ApiOrFieldError::Internal(e) => ApiError::Internal(e),
+    }
+}
+
+/// An environment by id, or by name.
+pub async fn find(state: &AppState, key: &str) -> Result<EnvironmentRow, ApiError> {
+    let row = match key.parse::<EnvironmentId>() {
+        Ok(id) => store::get(&state.db, id).await?,
+        Err(_) => store::get_by_name(&state.db, key).await?,
+    };
+    row.ok_or_else(|| ApiError::not_found("environment"))
+}
+
+/// Runs the live check; a target the outbound guard refuses is a failed check too.
+async fn live_check(state: &AppState, row: &EnvironmentRow) -> Result<CheckReport, ApiError> {
+    match service::clients_for(state, row).await {
+        Ok(clients) => Ok(check::run(&clients).await),
+        Err(ClientsError::Outbound(refused)) => Ok(CheckReport {
+            ok: false,
+            account_id: None,
+            principal_arn: None,
+            credentials_provider: service::aws_target(row, &state.keyring)?
+                .credentials
+                .provider_name()
+                .to_owned(),
+            checks: vec![CheckItem {
+                name: "outbound".into(),
+                ok: false,
+                detail: refused.to_string(),
+            }],
+        }),
+        Err(ClientsError::Internal(e)) => Err(ApiError::Internal(e)),
+    }
+}
+
+/// Register an AWS gateway environment
+#[utoipa::path(post, path = "/environments", tag = "admin", security(("bearer" = ["admin"])),
+    params(CreateQuery), request_body = EnvironmentBody,
+    responses(
+        (status = 201, description = "Created", body = Environment),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`check=true` and the live check failed; nothing was stored", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_environment(
+    caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidQuery(query): ValidQuery<CreateQuery>,
+    ValidJson(body): ValidJson<EnvironmentBody>,
+) -> Result<Response, ApiError> {
+    let spec = body.parse(true)?;
+    let id = EnvironmentId::new();
+    let write = service::to_write(spec, id, None, &state.keyring, &caller.principal.client_id)
+        .map_err(service_error)?;
+    if query.check {
+        let report = live_check(&state, &unsaved_row(&write)).await;
+        state.aws_clients.forget(id);
+        let report = report?;
+        if !report.ok {
+            return Err(check_failed(report));
+        }
+    }
+    let row = store::insert(&state.db, &write)
+        .await
+        .map_err(|e| write_error(e, &write.name))?;
+    tracing::info!(environment = %row.name, "registered an environment");
+    Ok(with_etag(StatusCode::CREATED, row, true))
+}
+
+/// The row a write would produce, for checking before anything is stored.
+fn unsaved_row(write: &store::EnvironmentWrite) -> EnvironmentRow {
+    let sealed = write.secrets.clone();
+    EnvironmentRow {
+        id: write.id,
+        name: write.name.clone(),
+        display_name: write.display_name.clone(),
+        description: write.description.clone(),
+        provider: "aws".into(),
+        region: write.region.clone(),
+        stage: write.stage.clone(),
+        endpoint_url: write.endpoint_url.clone(),
+        invoke_url_template: write.invoke_url_template.clone(),
+        credentials: sqlx::types::Json(write.credentials.clone()),
+        secret_key_id: sealed.as_ref().map(|s| s.key_id.clone()),
+        secret_nonce: sealed.as_ref().map(|s| s.nonce.clone()),
+        secret_ciphertext: sealed.map(|s| s.ciphertext),
+        account_id: None,
+        version: 0,
+        created_by: write.actor.clone(),
+        updated_by: write.actor.clone(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn check_failed(report: CheckReport) -> ApiError {
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "check".into(),
+        serde_json::to_value(&report).expect("a report serialises"),
+    );
+    ApiError::Unprocessable {
+        detail: format!("the live check failed — {}", failed.join("; ")),
+        extra,
+    }
+}
+
+/// List environments
+#[utoipa::path(get, path = "/environments", tag = "admin", security(("bearer" = ["admin"])),
+    params(PageQuery),
+    responses((status = 200, description = "One page of environments", body = Page<Environment>)))]
+async fn list_environments(
+    _caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidQuery(page): ValidQuery<PageQuery>,
+) -> Result<Json<Page<Environment>>, ApiError> {
+    let limit = page.limit()?;
+    let rows = store::list(&state.db, page.after()?, limit + 1).await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        Environment::from,
+    )))
+}
+
+/// Get an environment (by id or name); secrets are never returned
+#[utoipa::path(get, path = "/environments/{id}", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Id or name")),
+    responses(
+        (status = 200, description = "The environment", body = Environment),
+        (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_environment(
+    _caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(key): ValidPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(with_etag(StatusCode::OK, find(&state, &key).await?, false))
+}
+
+/// Replace an environment; omitted secrets keep the stored ones
+#[utoipa::path(put, path = "/environments/{id}", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Id or name"),
+           ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
+    request_body = EnvironmentBody,
+    responses(
+        (status = 200, description = "Replaced", body = Environment),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn replace_environment(
+    caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(key): ValidPath<String>,
+    if_match: IfMatch,
+    ValidJson(body): ValidJson<EnvironmentBody>,
+) -> Result<Response, ApiError> {
+    let current = find(&state, &key).await?;
+    if_match.check(current.version)?;
+    let spec = body.parse(false)?;
+    let write = service::to_write(
+        spec,
+        current.id,
+        Some(&current),
+        &state.keyring,
+        &caller.principal.client_id,
+    )
+    .map_err(service_error)?;
+    // Deployments (a later component) will refuse region/stage/account changes while live.
+    let row = store::update(&state.db, &write, current.version)
+        .await
+        .map_err(|e| write_error(e, &write.name))?;
+    state.aws_clients.forget(row.id);
+    Ok(with_etag(StatusCode::OK, row, false))
+}
+
+/// Delete an environment
+#[utoipa::path(delete, path = "/environments/{id}", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Id or name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_environment(
+    _caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(key): ValidPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let row = find(&state, &key).await?;
+    if !store::delete(&state.db, row.id).await? {
+        return Err(ApiError::not_found("environment"));
+    }
+    state.aws_clients.forget(row.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Verify credentials and permissions against AWS
+///
+/// Runs STS GetCallerIdentity, API Gateway GetRestApis, and probes lambda:GetFunction and
+/// iam:GetRole (which the pre-deploy checks need). Always 200: `ok` tells the verdict.
+#[utoipa::path(post, path = "/environments/{id}/check", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Id or name")),
+    responses(
+        (status = 200, description = "The check's report", body = CheckReport),
+        (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn check_environment(
+    _caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(key): ValidPath<String>,
+) -> Result<Json<CheckReport>, ApiError> {
+    let row = find(&state, &key).await?;
+    let report = live_check(&state, &row).await?;
+    if let Some(account) = &report.account_id
+        && report.ok
+        && row.account_id.as_deref() != Some(account.as_str())
+    {
+        store::set_account_id(&state.db, row.id, account).await?;
+    }
+    Ok(Json(report))
+}

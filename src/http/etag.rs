@@ -1,0 +1,55 @@
+//! Optimistic concurrency: mutable resources carry `ETag: "<version>"`; an update may send
+//! `If-Match`, and a stale one is answered 412 instead of losing someone's change.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, header};
+
+use super::error::ApiError;
+
+pub fn etag_header(version: i64) -> (HeaderName, HeaderValue) {
+    (
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header"),
+    )
+}
+
+/// The versions an `If-Match` header accepts; `None` when absent or `*`.
+pub struct IfMatch(Option<Vec<i64>>);
+
+impl IfMatch {
+    /// 412 unless the header is absent or names `current`.
+    pub fn check(&self, current: i64) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(versions) if !versions.contains(&current) => Err(ApiError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))?;
+        if value.trim() == "*" {
+            return Ok(IfMatch(None));
+        }
+        let versions = value
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim().trim_start_matches("W/").trim_matches('"');
+                tag.parse::<i64>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                ApiError::BadRequest("If-Match must carry an ETag this server issued".into())
+            })?;
+        Ok(IfMatch(Some(versions)))
+    }
+}
