@@ -4,5 +4,6 @@ pub mod aws;
 pub mod client;
 pub mod environment;
 pub mod ids;
+pub mod key_manager;
 pub mod scope;
 pub mod validation;

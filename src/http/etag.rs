@@ -1,11 +1,28 @@
 //! Optimistic concurrency: mutable resources carry `ETag: "<version>"`; an update may send
 //! `If-Match`, and a stale one is answered 412 instead of losing someone's change.
 
+use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use super::error::ApiError;
+
+/// A response of a versioned resource: its body, its `ETag`, and a `Location` when created.
+pub fn versioned_response(
+    status: StatusCode,
+    version: i64,
+    location: Option<String>,
+    body: impl Serialize,
+) -> Response {
+    let mut response = (status, [etag_header(version)], Json(body)).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
 
 pub fn etag_header(version: i64) -> (HeaderName, HeaderValue) {
     (

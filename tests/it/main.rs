@@ -9,3 +9,5 @@ mod embedded_postgres;
 mod environments;
 mod errors;
 mod health;
+mod key_managers;
+mod secrets;

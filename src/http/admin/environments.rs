@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +20,7 @@ use crate::environments::{self as service, ApiOrFieldError, ClientsError};
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
-use crate::http::etag::{IfMatch, etag_header};
+use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::store::WriteError;
@@ -229,15 +229,8 @@ pub struct CreateQuery {
 }
 
 fn with_etag(status: StatusCode, row: EnvironmentRow, location: bool) -> Response {
-    let mut headers: Vec<(HeaderName, HeaderValue)> = vec![etag_header(row.version)];
-    if location {
-        let value = HeaderValue::from_str(&format!("/admin/v1/environments/{}", row.id))
-            .expect("a uuid path is a valid header");
-        headers.push((header::LOCATION, value));
-    }
-    let mut response = (status, Json(Environment::from(row))).into_response();
-    response.headers_mut().extend(headers);
-    response
+    let location = location.then(|| format!("/admin/v1/environments/{}", row.id));
+    versioned_response(status, row.version, location, Environment::from(row))
 }
 
 fn write_error(error: WriteError, name: &str) -> ApiError {

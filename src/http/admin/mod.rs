@@ -3,6 +3,7 @@
 mod audit;
 mod clients;
 pub mod environments;
+pub mod key_managers;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -13,4 +14,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(clients::router())
         .merge(audit::router())
         .merge(environments::router())
+        .merge(key_managers::router())
 }
