@@ -47,3 +47,13 @@ uuid_id!(
     /// The record id of an API client (not its OAuth2 `client_id`).
     ClientRecordId
 );
+
+uuid_id!(
+    /// A REST API designed by a publisher.
+    ApiId
+);
+
+uuid_id!(
+    /// An immutable snapshot of an API's design.
+    RevisionId
+);

@@ -4,10 +4,12 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
+pub mod publisher;
 pub mod token;
 
 use std::sync::Arc;
@@ -54,6 +56,7 @@ pub struct AppState {
         (name = "health", description = "Liveness, readiness, metrics"),
         (name = "auth", description = "OAuth2 client-credentials tokens"),
         (name = "admin", description = "Administration (scope `admin`)"),
+        (name = "publisher", description = "API design, revisions and lifecycle (scope `publisher`)"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +77,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(token::router())
         .nest("/admin/v1", admin::router())
+        .nest("/publisher/v1", publisher::router())
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.

@@ -1,5 +1,6 @@
 //! Persistence: the Postgres pool, migrations, and one module per aggregate.
 
+pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod embedded;

@@ -8,3 +8,4 @@ mod common;
 mod embedded_postgres;
 mod errors;
 mod health;
+mod publisher_apis;

@@ -9,6 +9,8 @@ use figment::providers::{Format, Toml};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
+pub mod publisher;
+
 pub const BOOTSTRAP_SECRET: &str = "test-bootstrap-secret";
 
 /// Where test databases are created; `TEST_DATABASE_URL` overrides the machine default.
@@ -141,6 +143,21 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// A PUT, conditional on `if_match` (an ETag) when given.
+    pub async fn put_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.http.put(self.url(path)).bearer_auth(token).json(body);
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        request.send().await.unwrap()
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {

@@ -1,0 +1,12 @@
+//! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI.
+
+mod apis;
+mod views;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(apis::router())
+}
