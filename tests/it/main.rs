@@ -9,3 +9,4 @@ mod embedded_postgres;
 mod errors;
 mod health;
 mod publisher_apis;
+mod publisher_revisions;

@@ -256,7 +256,8 @@ fn required(value: &Option<String>) -> Result<&str, String> {
     value.as_deref().ok_or_else(|| "is required".to_owned())
 }
 
-fn check_description(description: Option<&str>) -> Result<String, String> {
+/// A free-text description: at most `MAX_DESCRIPTION` characters; absent means empty.
+pub fn check_description(description: Option<&str>) -> Result<String, String> {
     let description = description.unwrap_or_default();
     if description.chars().count() > MAX_DESCRIPTION {
         return Err(format!("must be at most {MAX_DESCRIPTION} characters"));

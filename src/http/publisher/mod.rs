@@ -1,6 +1,7 @@
 //! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI.
 
 mod apis;
+mod revisions;
 mod views;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -8,5 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use super::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(apis::router())
+    OpenApiRouter::new()
+        .merge(apis::router())
+        .merge(revisions::router())
 }
