@@ -108,6 +108,18 @@ impl LifecycleAction {
             _ => None,
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == s)
+    }
+}
+
+/// For reading an action back from storage.
+impl TryFrom<String> for LifecycleAction {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown lifecycle action `{s}`"))
+    }
 }
 
 impl fmt::Display for LifecycleAction {

@@ -4,6 +4,7 @@ pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod embedded;
+pub mod lifecycle;
 pub mod revisions;
 pub mod sealed_keys;
 

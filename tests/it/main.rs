@@ -9,4 +9,5 @@ mod embedded_postgres;
 mod errors;
 mod health;
 mod publisher_apis;
+mod publisher_lifecycle;
 mod publisher_revisions;

@@ -1,6 +1,7 @@
 //! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI.
 
 mod apis;
+mod lifecycle;
 mod revisions;
 mod views;
 
@@ -12,4 +13,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(apis::router())
         .merge(revisions::router())
+        .merge(lifecycle::router())
 }
