@@ -4,5 +4,6 @@ pub mod api;
 pub mod client;
 pub mod ids;
 pub mod lifecycle;
+pub mod openapi;
 pub mod scope;
 pub mod validation;

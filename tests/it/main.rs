@@ -9,5 +9,6 @@ mod embedded_postgres;
 mod errors;
 mod health;
 mod publisher_apis;
+mod publisher_import;
 mod publisher_lifecycle;
 mod publisher_revisions;

@@ -2,6 +2,7 @@
 
 mod apis;
 mod lifecycle;
+mod openapi;
 mod revisions;
 mod views;
 
@@ -14,4 +15,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(apis::router())
         .merge(revisions::router())
         .merge(lifecycle::router())
+        .merge(openapi::router())
 }
