@@ -25,14 +25,10 @@ pub struct ResourceView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DesignView {
-    #[schema(value_type = String)]
     pub name: String,
-    #[schema(value_type = String)]
     pub version: String,
-    #[schema(value_type = String)]
     pub context: String,
     pub description: String,
-    #[schema(value_type = String)]
     pub endpoint_url: String,
     pub gateway_type: GatewayType,
     pub cors: Cors,
