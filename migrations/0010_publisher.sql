@@ -9,7 +9,7 @@ CREATE TABLE apis (
     design           JSONB NOT NULL,
     lifecycle_state  TEXT NOT NULL DEFAULT 'CREATED'
         CHECK (lifecycle_state IN ('CREATED', 'PUBLISHED', 'BLOCKED', 'DEPRECATED', 'RETIRED')),
-    row_version      INTEGER NOT NULL DEFAULT 1, -- bumped on every change; the ETag
+    version          BIGINT NOT NULL DEFAULT 1,  -- bumped on every change; the ETag
     revisions_made   INTEGER NOT NULL DEFAULT 0, -- numbers revisions; never reused
     created_by       TEXT NOT NULL,              -- client id of the token
     updated_by       TEXT NOT NULL,

@@ -1,21 +1,48 @@
-//! Optimistic concurrency over HTTP: a resource's version is its strong `ETag`
-//! (`"3"`), and an optional `If-Match` makes a write conditional on it.
+//! Optimistic concurrency: mutable resources carry `ETag: "<version>"`; an update may send
+//! `If-Match`, and a stale one is answered 412 instead of losing someone's change.
 
+use axum::Json;
 use axum::extract::FromRequestParts;
-use axum::http::header::{self, HeaderName};
 use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use super::error::ApiError;
 
-/// The `ETag` header of a resource at `version`.
-pub fn etag(version: i32) -> (HeaderName, String) {
-    (header::ETAG, format!("\"{version}\""))
+/// A response of a versioned resource: its body, its `ETag`, and a `Location` when created.
+pub fn versioned_response(
+    status: StatusCode,
+    version: i64,
+    location: Option<String>,
+    body: impl Serialize,
+) -> Response {
+    let mut response = (status, [etag_header(version)], Json(body)).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
-/// The versions an `If-Match` header accepts: `None` when absent or `*` (any), else the
-/// listed strong ETags this server issued. Weak or foreign tags never match (RFC 9110
-/// compares strongly), so they leave the list empty and the write fails with 412.
-pub struct IfMatch(pub Option<Vec<i32>>);
+pub fn etag_header(version: i64) -> (HeaderName, HeaderValue) {
+    (
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{version}\"")).expect("digits are a valid header"),
+    )
+}
+
+/// The versions an `If-Match` header accepts; `None` when absent or `*`.
+pub struct IfMatch(Option<Vec<i64>>);
+
+impl IfMatch {
+    /// 412 unless the header is absent or names `current`.
+    pub fn check(&self, current: i64) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(versions) if !versions.contains(&current) => Err(ApiError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
@@ -27,14 +54,19 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let value = value
             .to_str()
             .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))?;
-        let tags: Vec<&str> = value.split(',').map(str::trim).collect();
-        if tags.contains(&"*") {
+        if value.trim() == "*" {
             return Ok(IfMatch(None));
         }
-        let versions = tags
-            .iter()
-            .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
-            .collect();
+        let versions = value
+            .split(',')
+            .map(|tag| {
+                let tag = tag.trim().trim_start_matches("W/").trim_matches('"');
+                tag.parse::<i64>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                ApiError::BadRequest("If-Match must carry an ETag this server issued".into())
+            })?;
         Ok(IfMatch(Some(versions)))
     }
 }

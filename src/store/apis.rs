@@ -14,14 +14,15 @@ pub struct ApiRow {
     pub design: Json<ApiDesign>,
     #[sqlx(try_from = "String")]
     pub lifecycle_state: LifecycleState,
-    pub row_version: i32,
+    /// Bumped on every change: the ETag.
+    pub version: i64,
     pub created_by: String,
     pub updated_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) const COLUMNS: &str = "id, design, lifecycle_state, row_version, created_by, \
+pub(crate) const COLUMNS: &str = "id, design, lifecycle_state, version, created_by, \
     updated_by, created_at, updated_at";
 
 #[derive(Debug, thiserror::Error)]
@@ -118,36 +119,44 @@ pub enum UpdateOutcome {
     Stale,
 }
 
-/// Replaces the design in one statement, only if the version is one of `expected`
-/// (`None`: unconditionally), so two concurrent writers cannot both win.
+/// Replaces the design if `precondition` accepts the current version (the caller's
+/// `If-Match`). The row stays locked from the check to the write, so of two writers that
+/// read the same version only one wins.
 pub async fn update(
     pool: &PgPool,
     id: ApiId,
     design: &ApiDesign,
-    expected: Option<&[i32]>,
+    precondition: impl FnOnce(i64) -> bool,
     actor: &str,
 ) -> Result<UpdateOutcome, WriteError> {
-    let updated: Option<ApiRow> = sqlx::query_as(&format!(
-        "UPDATE apis SET name = $3, api_version = $4, context = $5, design = $6,
-                updated_by = $7, updated_at = now(), row_version = row_version + 1
-         WHERE id = $1 AND ($2::int[] IS NULL OR row_version = ANY($2))
-         RETURNING {COLUMNS}"
+    let mut tx = pool.begin().await?;
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM apis WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(current) = current else {
+        return Ok(UpdateOutcome::NotFound);
+    };
+    if !precondition(current) {
+        return Ok(UpdateOutcome::Stale);
+    }
+    let row: ApiRow = sqlx::query_as(&format!(
+        "UPDATE apis SET name = $2, api_version = $3, context = $4, design = $5,
+                updated_by = $6, updated_at = now(), version = version + 1
+         WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(expected)
     .bind(design.name.as_str())
     .bind(design.version.as_str())
     .bind(design.context.as_str())
     .bind(Json(design))
     .bind(actor)
-    .fetch_optional(pool)
+    .fetch_one(&mut *tx)
     .await
     .map_err(write_error)?;
-    Ok(match updated {
-        Some(row) => UpdateOutcome::Updated(Box::new(row)),
-        None if exists(pool, id).await? => UpdateOutcome::Stale,
-        None => UpdateOutcome::NotFound,
-    })
+    tx.commit().await?;
+    Ok(UpdateOutcome::Updated(Box::new(row)))
 }
 
 /// Deletes the API with its revisions and history; false when there was none.

@@ -36,7 +36,7 @@ pub async fn apply(
     pool: &PgPool,
     api_id: ApiId,
     action: LifecycleAction,
-    expected: Option<&[i32]>,
+    precondition: impl FnOnce(i64) -> bool,
     actor: &str,
 ) -> Result<TransitionOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -49,7 +49,7 @@ pub async fn apply(
     let Some(current) = current else {
         return Ok(TransitionOutcome::ApiNotFound);
     };
-    if expected.is_some_and(|versions| !versions.contains(&current.row_version)) {
+    if !precondition(current.version) {
         return Ok(TransitionOutcome::Stale);
     }
     let from = current.lifecycle_state;
@@ -59,7 +59,7 @@ pub async fn apply(
     };
     let updated: ApiRow = sqlx::query_as(&format!(
         "UPDATE apis SET lifecycle_state = $2, updated_by = $3, updated_at = now(),
-                row_version = row_version + 1
+                version = version + 1
          WHERE id = $1 RETURNING {API_COLUMNS}"
     ))
     .bind(api_id)

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +16,7 @@ use crate::domain::lifecycle::LifecycleState;
 use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
-use crate::http::etag::{IfMatch, etag};
+use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::store::apis::{self as store, ApiFilter, ApiRow, UpdateOutcome, WriteError};
@@ -28,12 +28,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// An API with its `ETag`.
-pub type TaggedApi = ([(HeaderName, String); 1], Json<Api>);
+pub type TaggedApi = ([(HeaderName, HeaderValue); 1], Json<Api>);
 /// A created API with its `Location` and `ETag`.
-pub type CreatedApi = (StatusCode, [(HeaderName, String); 2], Json<Api>);
+pub type CreatedApi = (StatusCode, [(HeaderName, HeaderValue); 2], Json<Api>);
 
 pub fn tagged(row: &ApiRow) -> TaggedApi {
-    ([etag(row.row_version)], Json(Api::from(row)))
+    ([etag_header(row.version)], Json(Api::from(row)))
 }
 
 /// Stores a validated new design on behalf of `actor`; import creates APIs this way too.
@@ -49,11 +49,15 @@ pub async fn insert(
     Ok((
         StatusCode::CREATED,
         [
-            (header::LOCATION, format!("/publisher/v1/apis/{}", row.id)),
-            etag(row.row_version),
+            (header::LOCATION, location(row.id)),
+            etag_header(row.version),
         ],
         Json(Api::from(&row)),
     ))
+}
+
+fn location(id: ApiId) -> HeaderValue {
+    HeaderValue::from_str(&format!("/publisher/v1/apis/{id}")).expect("a path of a uuid is valid")
 }
 
 fn write_error(error: WriteError, design: &ApiDesign) -> ApiError {
@@ -163,7 +167,7 @@ async fn replace_api(
     caller: Authenticated<PublisherScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
-    IfMatch(expected): IfMatch,
+    if_match: IfMatch,
     ValidJson(draft): ValidJson<ApiDraft>,
 ) -> Result<TaggedApi, ApiError> {
     let design = ApiDesign::parse(&draft).map_err(ApiError::Validation)?;
@@ -171,7 +175,7 @@ async fn replace_api(
         &state.db,
         id,
         &design,
-        expected.as_deref(),
+        |current| if_match.check(current).is_ok(),
         &caller.principal.client_id,
     )
     .await

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use crate::domain::lifecycle::{LifecycleAction, LifecycleState};
 use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
-use crate::http::etag::{IfMatch, etag};
+use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath};
 use crate::store::apis as api_store;
 use crate::store::lifecycle::{self as store, LifecycleEventRow, TransitionOutcome};
@@ -90,14 +90,14 @@ async fn change_lifecycle(
     caller: Authenticated<PublisherScope>,
     State(state): State<AppState>,
     ValidPath(api_id): ValidPath<ApiId>,
-    IfMatch(expected): IfMatch,
+    if_match: IfMatch,
     ValidJson(change): ValidJson<LifecycleChange>,
-) -> Result<([(HeaderName, String); 1], Json<Lifecycle>), ApiError> {
+) -> Result<([(HeaderName, HeaderValue); 1], Json<Lifecycle>), ApiError> {
     let outcome = store::apply(
         &state.db,
         api_id,
         change.action,
-        expected.as_deref(),
+        |current| if_match.check(current).is_ok(),
         &caller.principal.client_id,
     )
     .await?;
@@ -109,7 +109,7 @@ async fn change_lifecycle(
     };
     tracing::info!(api = %api_id, action = %change.action, state = %api.lifecycle_state, "lifecycle changed");
     let lifecycle = lifecycle_of(&state, api_id, api.lifecycle_state).await?;
-    Ok(([etag(api.row_version)], Json(lifecycle)))
+    Ok(([etag_header(api.version)], Json(lifecycle)))
 }
 
 /// The API's lifecycle state, the actions allowed from it, and its history

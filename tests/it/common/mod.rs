@@ -145,7 +145,7 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A PUT, conditional on `if_match` (an ETag) when given.
+    /// PUT with an optional `If-Match`.
     pub async fn put_json(
         &self,
         path: &str,
