@@ -41,6 +41,7 @@ pub struct Config {
     pub outbound_allow: Vec<String>,
     pub aws_connect_timeout_secs: u64,
     pub aws_call_timeout_secs: u64,
+    pub max_revisions_per_api: u32,
 }
 
 /// `["a", "b"]` in a file, or `a,b` in an environment variable.
@@ -171,6 +172,9 @@ impl Config {
         if self.body_limit_bytes < 1024 {
             return Err(invalid("body_limit_bytes", "must be at least 1024"));
         }
+        if self.max_revisions_per_api == 0 {
+            return Err(invalid("max_revisions_per_api", "must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -236,6 +240,12 @@ mod tests {
                 err.to_string().to_lowercase().contains("listen_addr"),
                 "{err}"
             );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_MAX_REVISIONS_PER_API", "0");
+            let err = Config::from_figment(Config::figment(None)).unwrap_err();
+            assert!(err.to_string().contains("max_revisions_per_api"), "{err}");
             Ok(())
         });
         Jail::expect_with(|jail| {

@@ -57,3 +57,13 @@ uuid_id!(
     /// A key manager (a third-party OAuth2/OIDC identity provider).
     KeyManagerId
 );
+
+uuid_id!(
+    /// A REST API designed by a publisher.
+    ApiId
+);
+
+uuid_id!(
+    /// An immutable snapshot of an API's design.
+    RevisionId
+);

@@ -1,9 +1,12 @@
 //! Pure types and rules. Nothing here performs I/O.
 
+pub mod api;
 pub mod aws;
 pub mod client;
 pub mod environment;
 pub mod ids;
 pub mod key_manager;
+pub mod lifecycle;
+pub mod openapi;
 pub mod scope;
 pub mod validation;

@@ -49,3 +49,23 @@ impl Errors {
         }
     }
 }
+
+/// Serde conversions for string newtypes validated by their `parse`: deserializing
+/// validates again, so a stored design cannot smuggle in an invalid value.
+macro_rules! parsed_string {
+    ($($name:ident),* $(,)?) => {$(
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    )*};
+}
+pub(crate) use parsed_string;

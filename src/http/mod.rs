@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
+pub mod publisher;
 pub mod token;
 
 use std::sync::Arc;
@@ -60,6 +61,7 @@ pub struct AppState {
         (name = "health", description = "Liveness, readiness, metrics"),
         (name = "auth", description = "OAuth2 client-credentials tokens"),
         (name = "admin", description = "Administration (scope `admin`)"),
+        (name = "publisher", description = "API design, revisions and lifecycle (scope `publisher`)"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(token::router())
         .nest("/admin/v1", admin::router())
+        .nest("/publisher/v1", publisher::router())
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.

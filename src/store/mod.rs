@@ -1,10 +1,13 @@
 //! Persistence: the Postgres pool, migrations, and one module per aggregate.
 
+pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod embedded;
 pub mod environments;
 pub mod key_managers;
+pub mod lifecycle;
+pub mod revisions;
 pub mod rotation;
 pub mod sealed_keys;
 

@@ -10,4 +10,8 @@ mod environments;
 mod errors;
 mod health;
 mod key_managers;
+mod publisher_apis;
+mod publisher_import;
+mod publisher_lifecycle;
+mod publisher_revisions;
 mod secrets;

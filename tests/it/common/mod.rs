@@ -9,6 +9,8 @@ use figment::providers::{Format, Toml};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
+pub mod publisher;
+
 pub const BOOTSTRAP_SECRET: &str = "test-bootstrap-secret";
 
 /// Where test databases are created; `TEST_DATABASE_URL` overrides the machine default.

@@ -1,0 +1,18 @@
+//! OpenAPI documents: reading one (OpenAPI 3.0/3.1 or Swagger 2.0, as JSON or YAML)
+//! into an API draft, and writing an API design as OpenAPI 3.0.
+//!
+//! What OpenAPI has no field for (context, CORS, key managers, policies) travels in an
+//! `x-fedgate` extension, at the root and per operation, so an export imports back to
+//! the same API.
+
+mod document;
+pub mod export;
+pub mod import;
+
+pub use export::export;
+pub use import::{Imported, Overrides, import};
+
+/// The extension key carrying fedgate's own settings.
+pub const EXTENSION: &str = "x-fedgate";
+/// API Gateway's name for an operation answering every method.
+pub const ANY_METHOD: &str = "x-amazon-apigateway-any-method";

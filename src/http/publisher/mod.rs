@@ -1,0 +1,19 @@
+//! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI.
+
+mod apis;
+mod lifecycle;
+mod openapi;
+mod revisions;
+mod views;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(apis::router())
+        .merge(revisions::router())
+        .merge(lifecycle::router())
+        .merge(openapi::router())
+}
