@@ -14,6 +14,7 @@ use crate::auth::bootstrap::ensure_admin_client;
 use crate::auth::tokens::TokenService;
 use crate::aws::clients::AwsTimeouts;
 use crate::config::Config;
+use crate::deploy::{self, limiter::Limits};
 use crate::http::{self, AppState};
 use crate::outbound::OutboundGuard;
 use crate::secrets::{Keyring, MasterKey, load_master_key};
@@ -76,6 +77,14 @@ impl Application {
                 connect: Duration::from_secs(config.aws_connect_timeout_secs),
                 call: Duration::from_secs(config.aws_call_timeout_secs),
             },
+            aws_limits: Limits {
+                create_rest_api: Duration::from_millis(config.aws_rate_create_rest_api_ms),
+                put_rest_api: Duration::from_millis(config.aws_rate_put_rest_api_ms),
+                create_deployment: Duration::from_millis(config.aws_rate_create_deployment_ms),
+                delete_rest_api: Duration::from_millis(config.aws_rate_delete_rest_api_ms),
+                overall: Duration::from_millis(config.aws_rate_overall_ms),
+            },
+            jobs_waker: Arc::default(),
             config: Arc::new(config),
         };
         Ok(Self {
@@ -105,6 +114,11 @@ impl Application {
         let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "fedgate listening");
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let workers = deploy::worker::spawn(
+            self.state.clone(),
+            self.state.config.deploy_workers,
+            stop_rx.clone(),
+        );
         let server = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 let _ = stop_rx.changed().await;
@@ -125,6 +139,11 @@ impl Application {
                 }
             }
         };
+        let _ = stop_tx.send(true);
+        // A job cut short keeps its lease and is taken over when the lease expires.
+        for worker in workers {
+            let _ = tokio::time::timeout(grace, worker).await;
+        }
         self.state.db.close().await;
         if let Some(cluster) = &self.embedded {
             cluster.stop().await?;

@@ -42,6 +42,16 @@ pub struct Config {
     pub aws_connect_timeout_secs: u64,
     pub aws_call_timeout_secs: u64,
     pub max_revisions_per_api: u32,
+    pub authorizer_ttl_secs: u32,
+    pub deploy_workers: usize,
+    pub deploy_poll_interval_ms: u64,
+    pub deploy_lease_secs: u64,
+    pub deploy_max_attempts: u32,
+    pub aws_rate_create_rest_api_ms: u64,
+    pub aws_rate_put_rest_api_ms: u64,
+    pub aws_rate_create_deployment_ms: u64,
+    pub aws_rate_delete_rest_api_ms: u64,
+    pub aws_rate_overall_ms: u64,
 }
 
 /// `["a", "b"]` in a file, or `a,b` in an environment variable.
@@ -143,6 +153,21 @@ impl Config {
                 "aws_call_timeout_secs",
                 "AWS timeouts must be at least 1 second",
             ));
+        }
+        if self.authorizer_ttl_secs > 3600 {
+            return Err(invalid(
+                "authorizer_ttl_secs",
+                "API Gateway caches authorizer results for at most 3600 seconds",
+            ));
+        }
+        if self.deploy_lease_secs < 10 {
+            return Err(invalid("deploy_lease_secs", "must be at least 10"));
+        }
+        if self.deploy_max_attempts == 0 {
+            return Err(invalid("deploy_max_attempts", "must be at least 1"));
+        }
+        if self.deploy_poll_interval_ms == 0 {
+            return Err(invalid("deploy_poll_interval_ms", "must be at least 1"));
         }
         if let Some(key) = &self.jwt_signing_key
             && key.expose_secret().len() < 32

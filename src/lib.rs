@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod deploy;
 pub mod domain;
 pub mod environments;
 pub mod http;

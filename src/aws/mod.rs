@@ -1,4 +1,7 @@
 //! Everything that talks to AWS: SDK clients per environment and the live check.
 
+pub mod apigateway;
 pub mod check;
 pub mod clients;
+pub mod connector;
+pub mod predeploy;

@@ -21,6 +21,7 @@ use axum::http::{HeaderName, Request, StatusCode, header};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::tokens::TokenService;
 use crate::aws::clients::{AwsTimeouts, ClientCache};
 use crate::config::Config;
+use crate::deploy::limiter::Limits;
 use crate::outbound::OutboundGuard;
 use crate::secrets::Keyring;
 
@@ -47,6 +49,9 @@ pub struct AppState {
     pub outbound: OutboundGuard,
     pub aws_clients: Arc<ClientCache>,
     pub aws_timeouts: AwsTimeouts,
+    pub aws_limits: Limits,
+    /// Wakes this replica's idle deploy workers when a job is queued.
+    pub jobs_waker: Arc<Notify>,
 }
 
 #[derive(OpenApi)]

@@ -3,6 +3,7 @@
 pub mod apis;
 pub mod audit;
 pub mod clients;
+pub mod deployments;
 pub mod embedded;
 pub mod environments;
 pub mod key_managers;

@@ -5,6 +5,7 @@ mod auth;
 mod aws_plumbing;
 mod clients;
 mod common;
+mod deployments;
 mod embedded_postgres;
 mod environments;
 mod errors;

@@ -1,6 +1,7 @@
-//! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI.
+//! The publisher API (`publisher` scope): APIs, revisions, lifecycle, OpenAPI, deployments.
 
 mod apis;
+mod deployments;
 mod lifecycle;
 mod openapi;
 mod revisions;
@@ -16,4 +17,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(revisions::router())
         .merge(lifecycle::router())
         .merge(openapi::router())
+        .merge(deployments::router())
 }
