@@ -58,9 +58,7 @@ async fn handle(state: &AppState, job: JobRow) {
 }
 
 async fn run_and_settle(state: &AppState, job: JobRow) {
-    metrics::gauge!("fedgate_deploy_jobs_running").increment(1.0);
     let result = executor::run(state, &job).await;
-    metrics::gauge!("fedgate_deploy_jobs_running").decrement(1.0);
     let outcome = match &result {
         Ok(()) => "done",
         Err(JobError::Transient(_)) => "retried",

@@ -54,6 +54,16 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain"),
 ))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // Queue depth is shared by every replica, so it is read from the queue itself.
+    if let Ok(counts) = store::deployments::job_counts(&state.db).await {
+        for status in ["queued", "running"] {
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!("fedgate_deploy_jobs", "status" => status).set(count as f64);
+        }
+    }
     state.metrics.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -5,6 +5,8 @@ mod auth;
 mod aws_plumbing;
 mod clients;
 mod common;
+mod deploy_lifecycle;
+mod deploy_localstack;
 mod deployments;
 mod embedded_postgres;
 mod environments;

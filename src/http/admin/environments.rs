@@ -23,7 +23,9 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::publisher::refuse_if_live;
 use crate::store::WriteError;
+use crate::store::deployments;
 use crate::store::environments::{self as store, EnvironmentRow, StoredCredentials};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -402,7 +404,7 @@ async fn get_environment(
         (status = 200, description = "Replaced", body = Environment),
         (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or region/stage/endpoint change while APIs are deployed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_environment(
@@ -423,7 +425,17 @@ async fn replace_environment(
         &caller.principal.client_id,
     )
     .map_err(service_error)?;
-    // Deployments (a later component) will refuse region/stage/account changes while live.
+    // Moving a live environment would strand its REST APIs in the old region or stage.
+    if write.region != current.region
+        || write.stage != current.stage
+        || write.endpoint_url != current.endpoint_url
+    {
+        let live = deployments::live(&state.db, None, Some(current.id.0)).await?;
+        refuse_if_live(
+            &live,
+            "region, stage and endpoint cannot change while APIs are deployed here",
+        )?;
+    }
     let row = store::update(&state.db, &write, current.version)
         .await
         .map_err(|e| write_error(e, &write.name))?;
@@ -437,6 +449,7 @@ async fn replace_environment(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "APIs are deployed here", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_environment(
     _caller: Authenticated<AdminScope>,
@@ -444,6 +457,8 @@ async fn delete_environment(
     ValidPath(key): ValidPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let row = find(&state, &key).await?;
+    let live = deployments::live(&state.db, None, Some(row.id.0)).await?;
+    refuse_if_live(&live, "undeploy these APIs first")?;
     if !store::delete(&state.db, row.id).await? {
         return Err(ApiError::not_found("environment"));
     }

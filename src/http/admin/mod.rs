@@ -2,6 +2,7 @@
 
 mod audit;
 mod clients;
+mod deployments;
 pub mod environments;
 pub mod key_managers;
 
@@ -15,4 +16,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(environments::router())
         .merge(key_managers::router())
+        .merge(deployments::router())
 }

@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::deployments::{refuse_if_live, undeploy_everywhere};
 use super::views::Api;
 use crate::domain::api::ApiDesign;
 use crate::domain::api::draft::ApiDraft;
@@ -20,6 +21,7 @@ use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::store::apis::{self as store, ApiFilter, ApiRow, UpdateOutcome, WriteError};
+use crate::store::deployments;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -204,15 +206,20 @@ pub struct DeleteApiQuery {
         (status = 409, description = "The API is deployed; the problem names the deployments (use force=true)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_api(
-    _caller: Authenticated<PublisherScope>,
+    caller: Authenticated<PublisherScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
     ValidQuery(query): ValidQuery<DeleteApiQuery>,
 ) -> Result<StatusCode, ApiError> {
-    // Live deployments will refuse the delete (409 naming them) unless `force` undeploys
-    // them first. Deployments arrive with the deployment engine; until then no API has
-    // any, so there is nothing to refuse and nothing for `force` to undeploy.
-    let _undeploy_first = query.force.unwrap_or(false);
+    if query.force.unwrap_or(false) {
+        undeploy_everywhere(&state, id, &caller.principal.client_id).await?;
+    } else {
+        let deployments = deployments::live(&state.db, Some(id.0), None).await?;
+        refuse_if_live(
+            &deployments,
+            "undeploy the API first, or delete with force=true",
+        )?;
+    }
     if store::delete(&state.db, id).await? {
         tracing::info!(api = %id, "deleted an API");
         Ok(StatusCode::NO_CONTENT)

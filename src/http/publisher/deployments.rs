@@ -467,3 +467,51 @@ async fn delete_deployment(
     state.jobs_waker.notify_waiters();
     respond_after(&state, row.id, query.wait, Vec::new()).await
 }
+
+/// 409 naming the live deployments among `rows`, e.g. before a delete.
+pub(crate) fn refuse_if_live(rows: &[DeploymentRow], what: &str) -> Result<(), ApiError> {
+    let live: Vec<String> = rows
+        .iter()
+        .filter(|d| d.is_live())
+        .map(|d| format!("{} in {} ({})", d.api_name, d.environment_name, d.status))
+        .collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Conflict(format!(
+        "{what}: live deployments: {}",
+        live.join(", ")
+    )))
+}
+
+/// Undeploys every live deployment of an API and waits (bounded) until all are gone.
+pub(crate) async fn undeploy_everywhere(
+    state: &AppState,
+    api: ApiId,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let live = store::live(&state.db, Some(api.0), None).await?;
+    for deployment in &live {
+        store::request(
+            &state.db,
+            deployment.api_id,
+            deployment.environment_id,
+            JobKind::Undeploy,
+            None,
+            actor,
+        )
+        .await?;
+    }
+    state.jobs_waker.notify_waiters();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let still = store::live(&state.db, Some(api.0), None).await?;
+        if still.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline || still.iter().any(|d| d.status == "failed") {
+            return refuse_if_live(&still, "undeploying did not finish; retry when it has");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::deploy;
 use crate::domain::ids::ApiId;
 use crate::domain::lifecycle::{LifecycleAction, LifecycleState};
 use crate::http::AppState;
@@ -108,6 +109,14 @@ async fn change_lifecycle(
         TransitionOutcome::Refused(refused) => return Err(ApiError::Conflict(refused.to_string())),
     };
     tracing::info!(api = %api_id, action = %change.action, state = %api.lifecycle_state, "lifecycle changed");
+    // RETIRED undeploys everywhere; BLOCKED throttles live stages to zero until unblocked.
+    deploy::lifecycle::apply(
+        &state,
+        api_id,
+        api.lifecycle_state,
+        &caller.principal.client_id,
+    )
+    .await?;
     let lifecycle = lifecycle_of(&state, api_id, api.lifecycle_state).await?;
     Ok(([etag_header(api.version)], Json(lifecycle)))
 }

@@ -2,6 +2,8 @@
 
 mod apis;
 mod deployments;
+
+pub(crate) use deployments::{Deployment, refuse_if_live};
 mod lifecycle;
 mod openapi;
 mod revisions;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::deployments::refuse_if_live;
 use super::views::DesignView;
 use crate::domain::api::check_description;
 use crate::domain::ids::{ApiId, RevisionId};
@@ -18,6 +19,7 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::store::apis as api_store;
+use crate::store::deployments;
 use crate::store::revisions::{self as store, CreateOutcome, RevisionRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -180,8 +182,12 @@ async fn delete_revision(
     State(state): State<AppState>,
     ValidPath((api_id, id)): ValidPath<(ApiId, RevisionId)>,
 ) -> Result<StatusCode, ApiError> {
-    // A deployed revision will be refused here (409 naming its environments). Deployments
-    // arrive with the deployment engine; until then no revision is deployed.
+    let live = deployments::live(&state.db, Some(api_id.0), None).await?;
+    let using: Vec<_> = live
+        .into_iter()
+        .filter(|d| d.revision_id == Some(id.0) || d.target_revision_id == Some(id.0))
+        .collect();
+    refuse_if_live(&using, "the revision is deployed")?;
     if store::delete(&state.db, api_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
