@@ -127,6 +127,17 @@ impl ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
+    /// A refused write of the `what` named `name`: taken name → 409, stale version → 412.
+    pub fn from_write(error: crate::store::WriteError, what: &str, name: &str) -> Self {
+        match error {
+            crate::store::WriteError::DuplicateName => {
+                ApiError::Conflict(format!("{what} named `{name}` already exists"))
+            }
+            crate::store::WriteError::VersionMismatch => ApiError::PreconditionFailed,
+            crate::store::WriteError::Database(e) => e.into(),
+        }
+    }
+
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, reason)])
     }

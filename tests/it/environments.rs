@@ -25,6 +25,19 @@ fn moto_environment(name: &str) -> Value {
     })
 }
 
+/// Runs the live check of a created environment.
+async fn check(app: &TestApp, token: &str, created: &Value) -> Value {
+    let path = format!(
+        "/admin/v1/environments/{}/check",
+        created["id"].as_str().unwrap()
+    );
+    app.post_json(&path, token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn create(app: &TestApp, token: &str, body: &Value) -> Value {
     let response = app.post_json("/admin/v1/environments", token, body).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
@@ -116,19 +129,7 @@ async fn check_with_an_unreachable_endpoint_fails_fast_and_clearly() {
     body["config"]["endpointUrl"] = json!(format!("http://127.0.0.1:{closed}"));
     let created = create(&app, &admin, &body).await;
     let started = std::time::Instant::now();
-    let report: Value = app
-        .post_json(
-            &format!(
-                "/admin/v1/environments/{}/check",
-                created["id"].as_str().unwrap()
-            ),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = check(&app, &admin, &created).await;
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
         "bounded: {:?}",
@@ -184,19 +185,7 @@ async fn the_outbound_guard_keeps_calls_off_unlisted_addresses() {
     let mut body = moto_environment(&unique("guarded"));
     body["config"]["endpointUrl"] = json!(format!("http://127.0.0.2:{port}"));
     let created = create(&app, &admin, &body).await;
-    let report: Value = app
-        .post_json(
-            &format!(
-                "/admin/v1/environments/{}/check",
-                created["id"].as_str().unwrap()
-            ),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = check(&app, &admin, &created).await;
     assert_eq!(report["ok"], false);
     assert_eq!(report["checks"][0]["name"], "outbound");
     assert!(
@@ -389,19 +378,7 @@ async fn assume_role_and_default_chain_choose_their_providers() {
         created["config"]["credentials"]["roleArn"],
         "arn:aws:iam::123456789012:role/fedgate-deployer"
     );
-    let report: Value = app
-        .post_json(
-            &format!(
-                "/admin/v1/environments/{}/check",
-                created["id"].as_str().unwrap()
-            ),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = check(&app, &admin, &created).await;
     assert_eq!(report["credentialsProvider"], "assume-role");
     assert_eq!(report["ok"], true, "{report:#}");
     // moto's STS answers GetCallerIdentity of assumed credentials with the role session.
@@ -414,19 +391,7 @@ async fn assume_role_and_default_chain_choose_their_providers() {
     let mut default = moto_environment(&unique("default"));
     default["config"]["credentials"] = json!({"type": "default"});
     let created = create(&app, &admin, &default).await;
-    let report: Value = app
-        .post_json(
-            &format!(
-                "/admin/v1/environments/{}/check",
-                created["id"].as_str().unwrap()
-            ),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = check(&app, &admin, &created).await;
     assert_eq!(report["credentialsProvider"], "default-chain");
     assert_eq!(report["ok"], true, "{report:#}");
 }

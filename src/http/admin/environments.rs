@@ -24,7 +24,6 @@ use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::publisher::refuse_if_live;
-use crate::store::WriteError;
 use crate::store::deployments;
 use crate::store::environments::{self as store, EnvironmentRow, StoredCredentials};
 
@@ -235,16 +234,6 @@ fn with_etag(status: StatusCode, row: EnvironmentRow, location: bool) -> Respons
     versioned_response(status, row.version, location, Environment::from(row))
 }
 
-fn write_error(error: WriteError, name: &str) -> ApiError {
-    match error {
-        WriteError::DuplicateName => {
-            ApiError::Conflict(format!("an environment named `{name}` already exists"))
-        }
-        WriteError::VersionMismatch => ApiError::PreconditionFailed,
-        WriteError::Database(e) => e.into(),
-    }
-}
-
 fn service_error(error: ApiOrFieldError) -> ApiError {
     match error {
         ApiOrFieldError::Fields(errors) => ApiError::Validation(errors),
@@ -312,7 +301,7 @@ async fn create_environment(
     }
     let row = store::insert(&state.db, &write)
         .await
-        .map_err(|e| write_error(e, &write.name))?;
+        .map_err(|e| ApiError::from_write(e, "an environment", &write.name))?;
     tracing::info!(environment = %row.name, "registered an environment");
     Ok(with_etag(StatusCode::CREATED, row, true))
 }
@@ -438,7 +427,7 @@ async fn replace_environment(
     }
     let row = store::update(&state.db, &write, current.version)
         .await
-        .map_err(|e| write_error(e, &write.name))?;
+        .map_err(|e| ApiError::from_write(e, "an environment", &write.name))?;
     state.aws_clients.forget(row.id);
     Ok(with_etag(StatusCode::OK, row, false))
 }

@@ -22,7 +22,6 @@ use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
 use crate::secrets::Sealed;
-use crate::store::WriteError;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite};
 use crate::store::rotation::key_manager_context;
 
@@ -205,16 +204,6 @@ async fn to_write(
     })
 }
 
-fn write_error(error: WriteError, name: &str) -> ApiError {
-    match error {
-        WriteError::DuplicateName => {
-            ApiError::Conflict(format!("a key manager named `{name}` already exists"))
-        }
-        WriteError::VersionMismatch => ApiError::PreconditionFailed,
-        WriteError::Database(e) => e.into(),
-    }
-}
-
 async fn find(state: &AppState, id: KeyManagerId) -> Result<KeyManagerRow, ApiError> {
     store::get(&state.db, id)
         .await?
@@ -244,7 +233,7 @@ async fn create_key_manager(
     .await?;
     let row = store::upsert(&state.db, &write, None)
         .await
-        .map_err(|e| write_error(e, &write.name))?;
+        .map_err(|e| ApiError::from_write(e, "a key manager", &write.name))?;
     Ok(respond(StatusCode::CREATED, row))
 }
 
@@ -312,7 +301,7 @@ async fn replace_key_manager(
     .await?;
     let row = store::upsert(&state.db, &write, Some(current.version))
         .await
-        .map_err(|e| write_error(e, &write.name))?;
+        .map_err(|e| ApiError::from_write(e, "a key manager", &write.name))?;
     Ok(respond(StatusCode::OK, row))
 }
 
