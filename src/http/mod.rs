@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod devportal;
 pub mod error;
 pub mod etag;
 pub mod extract;
@@ -67,6 +68,7 @@ pub struct AppState {
         (name = "auth", description = "OAuth2 client-credentials tokens"),
         (name = "admin", description = "Administration (scope `admin`)"),
         (name = "publisher", description = "API design, revisions and lifecycle (scope `publisher`)"),
+        (name = "devportal", description = "Published APIs, applications and their tokens (scope `devportal`)"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +90,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(token::router())
         .nest("/admin/v1", admin::router())
         .nest("/publisher/v1", publisher::router())
+        .nest("/devportal/v1", devportal::router())
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.
