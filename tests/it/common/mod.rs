@@ -10,6 +10,7 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 pub mod devportal;
+pub mod localstack;
 pub mod publisher;
 
 pub const BOOTSTRAP_SECRET: &str = "test-bootstrap-secret";
