@@ -36,6 +36,7 @@ use crate::auth::tokens::TokenService;
 use crate::aws::clients::{AwsTimeouts, ClientCache};
 use crate::config::Config;
 use crate::deploy::limiter::Limits;
+use crate::idp::jwks::JwksCache;
 use crate::outbound::OutboundGuard;
 use crate::secrets::Keyring;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub db: PgPool,
     pub tokens: Arc<TokenService>,
     pub keyring: Arc<Keyring>,
+    /// Signing keys of key managers whose users may use the developer portal.
+    pub jwks: Arc<JwksCache>,
     pub metrics: PrometheusHandle,
     pub outbound: OutboundGuard,
     pub aws_clients: Arc<ClientCache>,

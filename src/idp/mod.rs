@@ -2,6 +2,7 @@
 //! client-credentials grant, dynamic client registration, and JWKS for verifying their
 //! tokens. Every call passes the outbound guard.
 
+pub mod jwks;
 pub mod registration;
 pub mod token;
 

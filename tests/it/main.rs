@@ -8,6 +8,7 @@ mod common;
 mod deployments;
 mod devportal_applications;
 mod devportal_catalog;
+mod devportal_external;
 mod devportal_keys;
 mod embedded_postgres;
 mod end_to_end;
