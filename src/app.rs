@@ -16,6 +16,7 @@ use crate::aws::clients::AwsTimeouts;
 use crate::config::Config;
 use crate::deploy::{self, limiter::Limits};
 use crate::http::{self, AppState};
+use crate::idp::jwks::JwksCache;
 use crate::outbound::OutboundGuard;
 use crate::secrets::{Keyring, MasterKey, load_master_key};
 use crate::store::{self, embedded::EmbeddedPostgres};
@@ -69,6 +70,7 @@ impl Application {
             db,
             tokens: Arc::new(tokens),
             keyring: Arc::new(keyring),
+            jwks: Arc::new(JwksCache::new(Duration::from_secs(300))),
             metrics: telemetry::metrics_handle(),
             outbound: OutboundGuard::new(&config.outbound_allow)
                 .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?,

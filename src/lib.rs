@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod domain;
 pub mod environments;
 pub mod http;
+pub mod idp;
 pub mod outbound;
 pub mod secrets;
 pub mod store;

@@ -67,3 +67,8 @@ uuid_id!(
     /// An immutable snapshot of an API's design.
     RevisionId
 );
+
+uuid_id!(
+    /// A developer's application in the developer portal.
+    ApplicationId
+);

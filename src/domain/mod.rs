@@ -1,6 +1,7 @@
 //! Pure types and rules. Nothing here performs I/O.
 
 pub mod api;
+pub mod application;
 pub mod aws;
 pub mod client;
 pub mod environment;

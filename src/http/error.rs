@@ -38,6 +38,13 @@ pub enum ApiError {
         detail: String,
         extra: serde_json::Map<String, serde_json::Value>,
     },
+    /// 502: an upstream fedgate called on the caller's behalf (a key manager) failed;
+    /// `extra` carries what it said, which is the caller's to see.
+    #[error("{detail}")]
+    BadGateway {
+        detail: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error(transparent)]
@@ -101,6 +108,7 @@ impl ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +126,7 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable { .. } => "unprocessable",
+            ApiError::BadGateway { .. } => "bad-gateway",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::Internal(_) => "internal",
         }
@@ -171,7 +180,9 @@ impl IntoResponse for ApiError {
         };
         let problem = match self {
             ApiError::Validation(errors) => Problem { errors, ..problem },
-            ApiError::Unprocessable { extra, .. } => Problem { extra, ..problem },
+            ApiError::Unprocessable { extra, .. } | ApiError::BadGateway { extra, .. } => {
+                Problem { extra, ..problem }
+            }
             _ => problem,
         };
         let mut response = problem.into_response_with_status();

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod devportal;
 pub mod error;
 pub mod etag;
 pub mod extract;
@@ -35,6 +36,7 @@ use crate::auth::tokens::TokenService;
 use crate::aws::clients::{AwsTimeouts, ClientCache};
 use crate::config::Config;
 use crate::deploy::limiter::Limits;
+use crate::idp::jwks::JwksCache;
 use crate::outbound::OutboundGuard;
 use crate::secrets::Keyring;
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub db: PgPool,
     pub tokens: Arc<TokenService>,
     pub keyring: Arc<Keyring>,
+    /// Signing keys of key managers whose users may use the developer portal.
+    pub jwks: Arc<JwksCache>,
     pub metrics: PrometheusHandle,
     pub outbound: OutboundGuard,
     pub aws_clients: Arc<ClientCache>,
@@ -67,6 +71,7 @@ pub struct AppState {
         (name = "auth", description = "OAuth2 client-credentials tokens"),
         (name = "admin", description = "Administration (scope `admin`)"),
         (name = "publisher", description = "API design, revisions and lifecycle (scope `publisher`)"),
+        (name = "devportal", description = "Published APIs, applications and their tokens (scope `devportal`)"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +93,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(token::router())
         .nest("/admin/v1", admin::router())
         .nest("/publisher/v1", publisher::router())
+        .nest("/devportal/v1", devportal::router())
 }
 
 /// The OpenAPI document of every route, as served at `/openapi.json`.

@@ -85,20 +85,38 @@ pub async fn list(
     after: Option<ApiId>,
     limit: i64,
 ) -> Result<Vec<ApiRow>, sqlx::Error> {
-    let pattern = filter
-        .name
-        .as_deref()
-        .map(|name| format!("%{}%", escape_like(name)));
+    let states = filter.state.map(|state| vec![state]);
+    list_in_states(
+        pool,
+        filter.name.as_deref(),
+        states.as_deref(),
+        after,
+        limit,
+    )
+    .await
+}
+
+/// Like `list`, with the state any of `states` (`None`: any state).
+pub async fn list_in_states(
+    pool: &PgPool,
+    name: Option<&str>,
+    states: Option<&[LifecycleState]>,
+    after: Option<ApiId>,
+    limit: i64,
+) -> Result<Vec<ApiRow>, sqlx::Error> {
+    let pattern = name.map(|name| format!("%{}%", escape_like(name)));
+    let states: Option<Vec<&str>> =
+        states.map(|states| states.iter().map(|s| s.as_str()).collect());
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM apis
          WHERE ($1::uuid IS NULL OR id > $1)
            AND ($2::text IS NULL OR name ILIKE $2)
-           AND ($3::text IS NULL OR lifecycle_state = $3)
+           AND ($3::text[] IS NULL OR lifecycle_state = ANY ($3))
          ORDER BY id LIMIT $4"
     ))
     .bind(after)
     .bind(pattern)
-    .bind(filter.state.map(LifecycleState::as_str))
+    .bind(states)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -136,3 +136,26 @@ pub async fn delete(pool: &PgPool, id: KeyManagerId) -> Result<bool, sqlx::Error
         .await?;
     Ok(result.rows_affected() == 1)
 }
+
+pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<KeyManagerRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM key_managers WHERE name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The key managers whose tokens carry `iss = issuer` (the issuer is not unique). Stored
+/// issuers are normalised URLs (`http://host/`), tokens often omit the trailing slash.
+pub async fn find_by_issuer(
+    pool: &PgPool,
+    issuer: &str,
+) -> Result<Vec<KeyManagerRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM key_managers WHERE rtrim(issuer, '/') = rtrim($1, '/') ORDER BY id"
+    ))
+    .bind(issuer)
+    .fetch_all(pool)
+    .await
+}

@@ -1,6 +1,7 @@
 //! Persistence: the Postgres pool, migrations, and one module per aggregate.
 
 pub mod apis;
+pub mod applications;
 pub mod audit;
 pub mod clients;
 pub mod deployments;

@@ -13,7 +13,7 @@ struct SealedTable {
     context: fn(&str) -> String,
 }
 
-const TABLES: [SealedTable; 3] = [
+const TABLES: [SealedTable; 4] = [
     SealedTable {
         table: "sealed_keys",
         key: "purpose",
@@ -32,6 +32,12 @@ const TABLES: [SealedTable; 3] = [
         columns: ["secret_key_id", "secret_nonce", "secret_ciphertext"],
         context: key_manager_context,
     },
+    SealedTable {
+        table: "application_keys",
+        key: "id::text",
+        columns: ["secret_key_id", "secret_nonce", "secret_ciphertext"],
+        context: application_key_context,
+    },
 ];
 
 pub fn environment_context(id: &str) -> String {
@@ -40,6 +46,10 @@ pub fn environment_context(id: &str) -> String {
 
 pub fn key_manager_context(id: &str) -> String {
     format!("key-manager:{id}:registrationToken")
+}
+
+pub fn application_key_context(id: &str) -> String {
+    format!("application-key:{id}:clientSecret")
 }
 
 /// Re-seals under the current key every value sealed by another; returns how many.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, expect_problem, moto_url, spawn_app_with};
 
 /// Fast AWS rate limits so tests do not wait for AWS's real quotas.
-fn fast_limits() -> Vec<(&'static str, Value)> {
+pub fn fast_limits() -> Vec<(&'static str, Value)> {
     vec![
         ("aws_rate_create_rest_api_ms", json!(0)),
         ("aws_rate_put_rest_api_ms", json!(0)),

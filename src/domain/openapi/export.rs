@@ -33,14 +33,16 @@ pub fn export(design: &ApiDesign) -> Value {
     })
 }
 
-fn operation_key(method: HttpMethod) -> String {
+/// The operation's key in an OpenAPI path item.
+pub(super) fn operation_key(method: HttpMethod) -> String {
     match method {
         HttpMethod::Any => ANY_METHOD.to_owned(),
         other => other.as_str().to_ascii_lowercase(),
     }
 }
 
-fn operation(resource: &Resource) -> Value {
+/// What OpenAPI itself says of a resource: description, path parameters, responses.
+pub(super) fn plain_operation(resource: &Resource) -> Map<String, Value> {
     let mut operation = Map::new();
     if !resource.description.is_empty() {
         operation.insert("description".into(), json!(resource.description));
@@ -59,6 +61,11 @@ fn operation(resource: &Resource) -> Value {
         "responses".into(),
         json!({"default": {"description": "The backend's response"}}),
     );
+    operation
+}
+
+fn operation(resource: &Resource) -> Value {
+    let mut operation = plain_operation(resource);
     if !resource.policies.is_empty() {
         operation.insert(EXTENSION.into(), json!({"policies": resource.policies}));
     }

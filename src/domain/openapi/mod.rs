@@ -8,6 +8,7 @@
 mod document;
 pub mod export;
 pub mod import;
+pub mod portal;
 
 pub use export::export;
 pub use import::{Imported, Overrides, import};

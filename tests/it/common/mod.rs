@@ -9,6 +9,8 @@ use figment::providers::{Format, Toml};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
+pub mod devportal;
+pub mod localstack;
 pub mod publisher;
 
 pub const BOOTSTRAP_SECRET: &str = "test-bootstrap-secret";
@@ -61,8 +63,10 @@ pub fn test_config(
         .merge(("data_dir", data_dir.to_str().unwrap()))
         .merge(("bootstrap_admin_secret", BOOTSTRAP_SECRET))
         .merge(("master_key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="))
-        // Tests reach emulators on loopback only.
-        .merge(("outbound_allow", vec!["127.0.0.1"]));
+        // Tests reach emulators on loopback only. oauth2-mock-server names itself
+        // `http://localhost:PORT` in its discovery document (issuer, token and JWKS URLs):
+        // allowing the name keeps that document usable as an IdP would serve it.
+        .merge(("outbound_allow", vec!["127.0.0.1", "localhost"]));
     for (key, value) in extra {
         figment = figment.merge((*key, value.clone()));
     }

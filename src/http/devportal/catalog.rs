@@ -1,0 +1,269 @@
+//! `/devportal/v1/apis`: published and deprecated APIs, where each is deployed, and an
+//! OpenAPI document callers can use directly. Internal details (backend URL, Lambda and
+//! role ARNs, credentials) never appear.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::api::{ApiDesign, HttpMethod};
+use crate::domain::ids::{ApiId, EnvironmentId};
+use crate::domain::lifecycle::LifecycleState;
+use crate::domain::openapi::portal::{self, Server, TokenIssuer};
+use crate::http::AppState;
+use crate::http::auth::{Authenticated, DevportalScope};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{ValidPath, ValidQuery};
+use crate::http::pagination::{Page, PageQuery};
+use crate::store::apis::{self, ApiRow};
+use crate::store::key_managers::{self, KeyManagerRow};
+use crate::store::{deployments, environments};
+
+/// The states in which developers see an API.
+const VISIBLE: [LifecycleState; 2] = [LifecycleState::Published, LifecycleState::Deprecated];
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_apis))
+        .routes(routes!(get_api))
+        .routes(routes!(get_api_openapi))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogQuery {
+    /// Part of the name, any case.
+    name: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    limit: Option<i64>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiSummary {
+    id: ApiId,
+    name: String,
+    version: String,
+    context: String,
+    description: String,
+    /// PUBLISHED or DEPRECATED.
+    lifecycle_state: LifecycleState,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ApiRow> for ApiSummary {
+    fn from(row: ApiRow) -> Self {
+        let design = row.design.0;
+        ApiSummary {
+            id: row.id,
+            name: design.name.as_str().to_owned(),
+            version: design.version.as_str().to_owned(),
+            context: design.context.as_str().to_owned(),
+            description: design.description,
+            lifecycle_state: row.lifecycle_state,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalResource {
+    method: HttpMethod,
+    path: String,
+    description: String,
+    /// Whether a call needs an access token from one of the API's key managers.
+    secured: bool,
+}
+
+/// Where the API answers: append a resource path to `invocationUrl`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    environment: String,
+    display_name: String,
+    region: String,
+    stage: String,
+    invocation_url: String,
+}
+
+/// A key manager that issues tokens for the API.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenProvider {
+    name: String,
+    display_name: String,
+    token_endpoint: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalApi {
+    #[serde(flatten)]
+    summary: ApiSummary,
+    resources: Vec<PortalResource>,
+    /// One per environment where the API is deployed now.
+    endpoints: Vec<Endpoint>,
+    key_managers: Vec<TokenProvider>,
+}
+
+/// An API a developer may see, else 404 (unpublished APIs do not exist here).
+async fn visible_api(state: &AppState, id: ApiId) -> Result<ApiRow, ApiError> {
+    apis::get(&state.db, id)
+        .await?
+        .filter(|row| VISIBLE.contains(&row.lifecycle_state))
+        .ok_or_else(|| ApiError::not_found("API"))
+}
+
+/// The environments where the API is deployed, with their invocation URLs.
+async fn endpoints(state: &AppState, id: ApiId) -> Result<Vec<Endpoint>, ApiError> {
+    let rows = deployments::list(&state.db, Some(id.0), None, Some("deployed"), None, 1000).await?;
+    let mut endpoints = Vec::new();
+    for row in rows {
+        let (Some(url), Some(env)) = (
+            row.invocation_url,
+            environments::get(&state.db, EnvironmentId(row.environment_id)).await?,
+        ) else {
+            continue;
+        };
+        endpoints.push(Endpoint {
+            environment: env.name,
+            display_name: env.display_name,
+            region: env.region,
+            stage: env.stage,
+            invocation_url: url,
+        });
+    }
+    Ok(endpoints)
+}
+
+/// The key managers the API names, or every key manager when it names none.
+async fn key_managers_of(
+    state: &AppState,
+    design: &ApiDesign,
+) -> Result<Vec<KeyManagerRow>, ApiError> {
+    let all = key_managers::list(&state.db, None, 1000).await?;
+    if design.key_managers.is_empty() {
+        return Ok(all);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|km| design.key_managers.contains(&km.name))
+        .collect())
+}
+
+/// Browse published APIs
+#[utoipa::path(get, path = "/apis", tag = "devportal", security(("bearer" = ["devportal"])),
+    params(CatalogQuery),
+    responses((status = 200, description = "One page of published and deprecated APIs", body = Page<ApiSummary>)))]
+async fn list_apis(
+    _caller: Authenticated<DevportalScope>,
+    State(state): State<AppState>,
+    ValidQuery(query): ValidQuery<CatalogQuery>,
+) -> Result<Json<Page<ApiSummary>>, ApiError> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let limit = page.limit()?;
+    let rows = apis::list_in_states(
+        &state.db,
+        query.name.as_deref(),
+        Some(&VISIBLE),
+        page.after()?,
+        limit + 1,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        ApiSummary::from,
+    )))
+}
+
+/// A published API: its resources, where it is deployed, and who issues its tokens
+#[utoipa::path(get, path = "/apis/{id}", tag = "devportal", security(("bearer" = ["devportal"])),
+    params(("id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "The API", body = PortalApi),
+        (status = 404, description = "No such published API", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_api(
+    _caller: Authenticated<DevportalScope>,
+    State(state): State<AppState>,
+    ValidPath(id): ValidPath<ApiId>,
+) -> Result<Json<PortalApi>, ApiError> {
+    let row = visible_api(&state, id).await?;
+    let design = &row.design.0;
+    let resources = design
+        .resources
+        .iter()
+        .map(|r| PortalResource {
+            method: r.method,
+            path: r.path.as_str().to_owned(),
+            description: r.description.clone(),
+            secured: design.effective_policy(r).policy.is_some(),
+        })
+        .collect();
+    let key_managers = key_managers_of(&state, design)
+        .await?
+        .into_iter()
+        .map(|km| TokenProvider {
+            name: km.name,
+            display_name: km.display_name,
+            token_endpoint: km.token_endpoint,
+        })
+        .collect();
+    Ok(Json(PortalApi {
+        endpoints: endpoints(&state, id).await?,
+        resources,
+        key_managers,
+        summary: ApiSummary::from(row),
+    }))
+}
+
+/// The API as OpenAPI 3.0 for callers: servers are the invocation URLs
+///
+/// Secured operations name an OAuth2 client-credentials scheme per key manager, whose
+/// `tokenUrl` is that key manager's token endpoint, so Swagger UI or Postman can call the
+/// deployed API directly.
+#[utoipa::path(get, path = "/apis/{id}/openapi", tag = "devportal", security(("bearer" = ["devportal"])),
+    params(("id" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "An OpenAPI 3.0 document", body = Object),
+        (status = 404, description = "No such published API", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_api_openapi(
+    _caller: Authenticated<DevportalScope>,
+    State(state): State<AppState>,
+    ValidPath(id): ValidPath<ApiId>,
+) -> Result<Json<Value>, ApiError> {
+    let row = visible_api(&state, id).await?;
+    let endpoints = endpoints(&state, id).await?;
+    let key_managers = key_managers_of(&state, &row.design).await?;
+    let servers: Vec<Server> = endpoints
+        .iter()
+        .map(|e| Server {
+            url: &e.invocation_url,
+            description: &e.display_name,
+        })
+        .collect();
+    let issuers: Vec<TokenIssuer> = key_managers
+        .iter()
+        .map(|km| TokenIssuer {
+            name: &km.name,
+            token_url: &km.token_endpoint,
+            scopes: &km.scopes,
+        })
+        .collect();
+    Ok(Json(portal::for_callers(&row.design, &servers, &issuers)))
+}
