@@ -39,7 +39,12 @@ pub fn translate(design: &ApiDesign, target: &Target<'_>) -> Value {
         for (path, operations) in paths.iter_mut() {
             if !operations.contains_key("options") {
                 let methods = allowed_methods(&design.cors, design, path);
-                operations.insert("options".into(), cors_preflight(&design.cors, &methods));
+                let mut preflight = cors_preflight(&design.cors, &methods);
+                // Every operation declares its path's parameters, the preflight too.
+                if let Some(params) = operations.values().find_map(|op| op.get("parameters")) {
+                    preflight["parameters"] = params.clone();
+                }
+                operations.insert("options".into(), preflight);
             }
         }
     }
@@ -499,6 +504,21 @@ mod tests {
                 let integration = &op["x-amazon-apigateway-integration"];
                 prop_assert_eq!(&integration["type"], "http_proxy");
                 prop_assert_eq!(&integration["httpMethod"], resource.method.as_str());
+            }
+        }
+
+        #[test]
+        fn every_operation_declares_its_path_parameters(design in arbitrary_design()) {
+            let doc = translate(&design, &TARGET);
+            for resource in &design.resources {
+                let expected = path_params(&resource.path);
+                for (key, op) in doc["paths"][resource.path.as_str()].as_object().unwrap() {
+                    let declared: Vec<&str> = op["parameters"]
+                        .as_array()
+                        .map(|ps| ps.iter().map(|p| p["name"].as_str().unwrap()).collect())
+                        .unwrap_or_default();
+                    prop_assert_eq!(&declared, &expected, "{} {}", key, resource.path.as_str());
+                }
             }
         }
 

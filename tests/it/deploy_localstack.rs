@@ -347,3 +347,50 @@ async fn block_and_unblock_reach_the_stage() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cors_preflights_are_answered_by_api_gateway() {
+    // On LocalStack: moto cannot import mock integrations (500, no `uri`).
+    let f = localstack_fixture().await;
+    let api = f
+        .create_api(&json!({
+            "name": "Cors", "version": "1", "context": "/cors", "endpointUrl": "http://127.0.0.1:9/api",
+            "cors": {"enabled": true, "allowOrigins": ["https://shop.example.com"]},
+            "resources": [{"method": "GET", "path": "/pets"}, {"method": "PUT", "path": "/pets/{petId}"}]
+        }))
+        .await;
+    let deployment = deploy_unchecked(&f, &api).await;
+    let rest_api_id = deployment["restApiId"].as_str().unwrap();
+    let aws = localstack_apigateway().await;
+    assert_eq!(
+        method_auth(&aws, rest_api_id, "/pets/{petId}", "OPTIONS")
+            .await
+            .0,
+        "NONE"
+    );
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/pets/42", deployment["invocationUrl"].as_str().unwrap()),
+        )
+        .header("Origin", "https://shop.example.com")
+        .header("Access-Control-Request-Method", "PUT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    let header = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some("https://shop.example.com")
+    );
+    assert_eq!(
+        header("access-control-allow-methods").as_deref(),
+        Some("OPTIONS,PUT")
+    );
+}
