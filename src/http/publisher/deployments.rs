@@ -51,7 +51,8 @@ pub struct CreateDeployment {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeployQuery {
-    /// Wait up to this many seconds (≤ 60) for the job to end; 200 if it did, else 202.
+    /// Wait up to this many seconds (at most 60, and less than the server's request
+    /// timeout) for the job to end; 200 if it did, else 202.
     wait: Option<u64>,
     /// Skip the pre-deploy checks (for operators who know better).
     #[serde(default)]
@@ -253,7 +254,10 @@ async fn respond_after(
     wait: Option<u64>,
     warnings: Vec<Finding>,
 ) -> Result<Response, ApiError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.unwrap_or(0).min(60));
+    // Answer before the server's own request timeout would cut the request off.
+    let ceiling = state.config.request_timeout_secs.saturating_sub(1).min(60);
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(wait.unwrap_or(0).min(ceiling));
     loop {
         let row = store::get(&state.db, id)
             .await?
