@@ -7,12 +7,8 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_apigateway::Client as ApiGateway;
 use serde_json::{Value, json};
 
+use crate::common::localstack::{localstack_url, sdk_config};
 use crate::deployments::{Fixture, fixture_with};
-
-fn localstack_url() -> String {
-    std::env::var("TEST_LOCALSTACK_URL")
-        .expect("TEST_LOCALSTACK_URL is not set: run the suite with scripts/test")
-}
 
 async fn localstack_fixture() -> Fixture {
     let limits = [
@@ -40,15 +36,7 @@ async fn localstack_fixture() -> Fixture {
 }
 
 async fn localstack_apigateway() -> ApiGateway {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .endpoint_url(localstack_url())
-        .load()
-        .await;
-    ApiGateway::new(&config)
+    ApiGateway::new(&sdk_config().await)
 }
 
 fn policy(function: &str) -> Value {
