@@ -125,16 +125,9 @@ async fn token_errors_use_the_oauth2_shape() {
 async fn a_client_cannot_widen_its_scopes() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let created: Value = app
-        .post_json(
-            "/admin/v1/clients",
-            &admin,
-            &json!({"name": "ci", "scopes": ["publisher"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .create_client(&admin, &json!({"name": "ci", "scopes": ["publisher"]}))
+        .await;
     let response = app
         .http
         .post(app.url("/auth/token"))
@@ -205,16 +198,9 @@ async fn wrong_scope_is_403() {
 async fn tokens_of_a_deleted_client_stop_working() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let created: Value = app
-        .post_json(
-            "/admin/v1/clients",
-            &admin,
-            &json!({"name": "temp admin", "scopes": ["admin"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .create_client(&admin, &json!({"name": "temp admin", "scopes": ["admin"]}))
+        .await;
     let temp_token = app
         .token_for(
             created["clientId"].as_str().unwrap(),

@@ -191,16 +191,9 @@ async fn the_last_admin_client_cannot_be_deleted() {
 async fn changes_are_audited_without_secrets() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let created: Value = app
-        .post_json(
-            "/admin/v1/clients",
-            &admin,
-            &json!({"name": "audited", "scopes": ["publisher"]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app
+        .create_client(&admin, &json!({"name": "audited", "scopes": ["publisher"]}))
+        .await;
     let id = created["id"].as_str().unwrap();
     expect_problem(
         app.post_json(

@@ -270,16 +270,7 @@ async fn undeploying_an_api_already_deleted_in_aws_succeeds() {
         .send()
         .await
         .unwrap();
-    let response = f
-        .app
-        .delete(
-            &format!(
-                "/publisher/v1/apis/{api}/deployments/{}?wait=30",
-                deployment["id"].as_str().unwrap()
-            ),
-            &f.publisher,
-        )
-        .await;
+    let response = f.undeploy(&api, &deployment).await;
     let undeployed: Value = response.json().await.unwrap();
     assert_eq!(undeployed["status"], "undeployed", "{undeployed:#}");
 }

@@ -104,6 +104,13 @@ impl Fixture {
         deployment
     }
 
+    /// Undeploys and waits for the outcome.
+    pub async fn undeploy(&self, api: &str, deployment: &Value) -> reqwest::Response {
+        let id = deployment["id"].as_str().unwrap();
+        let path = format!("/publisher/v1/apis/{api}/deployments/{id}?wait=30");
+        self.app.delete(&path, &self.publisher).await
+    }
+
     pub async fn revision(&self, api: &str) -> String {
         let response = self
             .app
@@ -334,16 +341,7 @@ async fn undeploy_removes_the_rest_api() {
     let api = f.create_api(&petstore("Undeployed")).await;
     let deployment = f.deploy(&api, None).await;
     let rest_api_id = deployment["restApiId"].as_str().unwrap();
-    let response = f
-        .app
-        .delete(
-            &format!(
-                "/publisher/v1/apis/{api}/deployments/{}?wait=30",
-                deployment["id"].as_str().unwrap()
-            ),
-            &f.publisher,
-        )
-        .await;
+    let response = f.undeploy(&api, &deployment).await;
     assert_eq!(response.status(), 200);
     let undeployed: Value = response.json().await.unwrap();
     assert_eq!(undeployed["status"], "undeployed", "{undeployed:#}");

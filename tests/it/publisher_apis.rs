@@ -383,16 +383,12 @@ async fn only_publisher_tokens_get_in() {
 async fn changes_record_who_made_them() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let ci: Value = app
-        .post_json(
-            "/admin/v1/clients",
+    let ci = app
+        .create_client(
             &admin,
             &json!({"name": "ci", "clientId": "ci-bot", "scopes": ["publisher"]}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let ci_token = app
         .token_for("ci-bot", ci["clientSecret"].as_str().unwrap(), None)
         .await;

@@ -166,6 +166,13 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// Creates an API client (as the admin `token`) and returns it with its secret.
+    pub async fn create_client(&self, token: &str, body: &Value) -> Value {
+        let response = self.post_json("/admin/v1/clients", token, body).await;
+        assert_eq!(response.status(), 201, "creating a client");
+        response.json().await.unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
         self.http
             .delete(self.url(path))
