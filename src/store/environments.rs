@@ -95,30 +95,17 @@ const COLUMNS: &str = "id, name, display_name, description, provider, region, st
     version, created_by, updated_by, created_at, updated_at";
 
 pub async fn insert(pool: &PgPool, env: &EnvironmentWrite) -> Result<EnvironmentRow, WriteError> {
-    let sealed = env.secrets.as_ref();
-    sqlx::query_as(&format!(
+    let sql = format!(
         "INSERT INTO environments (id, name, display_name, description, provider, region, stage,
             endpoint_url, invoke_url_template, credentials, secret_key_id, secret_nonce,
             secret_ciphertext, created_by, updated_by)
          VALUES ($1, $2, $3, $4, 'aws', $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
          RETURNING {COLUMNS}"
-    ))
-    .bind(env.id)
-    .bind(&env.name)
-    .bind(&env.display_name)
-    .bind(&env.description)
-    .bind(&env.region)
-    .bind(&env.stage)
-    .bind(&env.endpoint_url)
-    .bind(&env.invoke_url_template)
-    .bind(Json(&env.credentials))
-    .bind(sealed.map(|s| &s.key_id))
-    .bind(sealed.map(|s| &s.nonce))
-    .bind(sealed.map(|s| &s.ciphertext))
-    .bind(&env.actor)
-    .fetch_one(pool)
-    .await
-    .map_err(WriteError::from_sqlx)
+    );
+    with_fields(&sql, env)
+        .fetch_one(pool)
+        .await
+        .map_err(WriteError::from_sqlx)
 }
 
 /// Replaces an environment if its version is still `expected_version`.
@@ -127,8 +114,7 @@ pub async fn update(
     env: &EnvironmentWrite,
     expected_version: i64,
 ) -> Result<EnvironmentRow, WriteError> {
-    let sealed = env.secrets.as_ref();
-    sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE environments SET name = $2, display_name = $3, description = $4, region = $5,
             stage = $6, endpoint_url = $7, invoke_url_template = $8, credentials = $9,
             secret_key_id = $10, secret_nonce = $11, secret_ciphertext = $12, updated_by = $13,
@@ -138,25 +124,35 @@ pub async fn update(
             version = version + 1, updated_at = now()
          WHERE id = $1 AND version = $14
          RETURNING {COLUMNS}"
-    ))
-    .bind(env.id)
-    .bind(&env.name)
-    .bind(&env.display_name)
-    .bind(&env.description)
-    .bind(&env.region)
-    .bind(&env.stage)
-    .bind(&env.endpoint_url)
-    .bind(&env.invoke_url_template)
-    .bind(Json(&env.credentials))
-    .bind(sealed.map(|s| &s.key_id))
-    .bind(sealed.map(|s| &s.nonce))
-    .bind(sealed.map(|s| &s.ciphertext))
-    .bind(&env.actor)
-    .bind(expected_version)
-    .fetch_optional(pool)
-    .await
-    .map_err(WriteError::from_sqlx)?
-    .ok_or(WriteError::VersionMismatch)
+    );
+    with_fields(&sql, env)
+        .bind(expected_version)
+        .fetch_optional(pool)
+        .await
+        .map_err(WriteError::from_sqlx)?
+        .ok_or(WriteError::VersionMismatch)
+}
+
+/// The query with the environment's fields bound as $1–$13, the order both writes use.
+fn with_fields<'q>(
+    sql: &'q str,
+    env: &'q EnvironmentWrite,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, EnvironmentRow, sqlx::postgres::PgArguments> {
+    let sealed = env.secrets.as_ref();
+    sqlx::query_as(sql)
+        .bind(env.id)
+        .bind(&env.name)
+        .bind(&env.display_name)
+        .bind(&env.description)
+        .bind(&env.region)
+        .bind(&env.stage)
+        .bind(&env.endpoint_url)
+        .bind(&env.invoke_url_template)
+        .bind(Json(&env.credentials))
+        .bind(sealed.map(|s| &s.key_id))
+        .bind(sealed.map(|s| &s.nonce))
+        .bind(sealed.map(|s| &s.ciphertext))
+        .bind(&env.actor)
 }
 
 pub async fn get(pool: &PgPool, id: EnvironmentId) -> Result<Option<EnvironmentRow>, sqlx::Error> {
