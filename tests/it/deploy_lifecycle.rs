@@ -196,16 +196,7 @@ async fn admins_list_deployments_across_apis() {
     )
     .await;
     expect_problem(f.app.get("/admin/v1/deployments", &f.publisher).await, 403).await;
-    let metrics = f
-        .app
-        .http
-        .get(f.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = f.app.metrics().await;
     assert!(
         metrics.contains("fedgate_deploy_jobs{status=\"queued\"}"),
         "{metrics}"

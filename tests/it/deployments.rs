@@ -530,16 +530,7 @@ async fn throttled_calls_are_retried_until_they_pass() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains(&"retrying"), "{kinds:?}");
-    let metrics = f
-        .app
-        .http
-        .get(f.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = f.app.metrics().await;
     assert!(
         metrics.contains("outcome=\"throttled\""),
         "throttles are counted"

@@ -27,15 +27,7 @@ async fn metrics_count_requests_by_route_template() {
     let token = app.admin_token().await;
     let path = format!("/admin/v1/clients/{}", uuid::Uuid::new_v4());
     assert_eq!(app.get(&path, &token).await.status(), 404);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.lines().any(|l| l.starts_with("http_requests_total")
             && l.contains("route=\"/admin/v1/clients/{id}\"")

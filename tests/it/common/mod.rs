@@ -166,6 +166,12 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Creates an API client (as the admin `token`) and returns it with its secret.
     pub async fn create_client(&self, token: &str, body: &Value) -> Value {
         let response = self.post_json("/admin/v1/clients", token, body).await;
