@@ -10,10 +10,10 @@ use aws_sdk_apigateway::config::{ConfigBag, Intercept, RuntimeComponents};
 use fedgate::aws::apigateway::AwsConnector;
 use fedgate::aws::clients::EnvironmentClients;
 use fedgate::aws::connector::{DeployRequest, GatewayConnector, Ownership};
-use fedgate::deploy::limiter::{Limits, RateLimiter};
-use fedgate::deploy::translate::{Target, translate};
+use fedgate::aws::limiter::{Limits, RateLimiter};
 use fedgate::domain::api::ApiDesign;
 use fedgate::domain::api::draft::ApiDraft;
+use fedgate::domain::translate::{Target, translate};
 use serde_json::json;
 
 /// Counts every request the SDK sends.
@@ -128,6 +128,7 @@ async fn count_deploy_calls(moto: &str, design: &ApiDesign) -> (usize, usize) {
         create_deployment: Duration::ZERO,
         delete_rest_api: Duration::ZERO,
         overall: Duration::ZERO,
+        max_wait: Duration::ZERO,
     };
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect_lazy("postgres://unused@127.0.0.1/unused")

@@ -12,13 +12,17 @@ use tokio::net::TcpListener;
 
 use crate::auth::bootstrap::ensure_admin_client;
 use crate::auth::tokens::TokenService;
+use crate::aws::apigateway::AwsGateways;
 use crate::aws::clients::AwsTimeouts;
+use crate::aws::connector::Gateways;
+use crate::aws::limiter::{Limits, RateLimiter};
 use crate::config::Config;
-use crate::deploy::{self, limiter::Limits};
-use crate::http::{self, AppState};
+use crate::deploy;
+use crate::http;
 use crate::idp::jwks::JwksCache;
 use crate::outbound::OutboundGuard;
 use crate::secrets::{Keyring, MasterKey, load_master_key};
+use crate::service::AppState;
 use crate::store::{self, embedded::EmbeddedPostgres};
 use crate::telemetry;
 
@@ -30,7 +34,16 @@ pub struct Application {
 }
 
 impl Application {
+    /// The application with AWS gateways.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, None).await
+    }
+
+    /// The application with the given gateways (tests: an in-memory fake), or AWS's.
+    pub async fn build_with(
+        config: Config,
+        gateways: Option<Arc<dyn Gateways>>,
+    ) -> anyhow::Result<Self> {
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -66,26 +79,17 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
+        let outbound = OutboundGuard::new(&config.outbound_allow)
+            .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
+        let gateways = gateways.unwrap_or_else(|| aws_gateways(&config, &db, &outbound));
         let state = AppState {
             db,
             tokens: Arc::new(tokens),
             keyring: Arc::new(keyring),
             jwks: Arc::new(JwksCache::new(Duration::from_secs(300))),
             metrics: telemetry::metrics_handle(),
-            outbound: OutboundGuard::new(&config.outbound_allow)
-                .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?,
-            aws_clients: Arc::default(),
-            aws_timeouts: AwsTimeouts {
-                connect: Duration::from_secs(config.aws_connect_timeout_secs),
-                call: Duration::from_secs(config.aws_call_timeout_secs),
-            },
-            aws_limits: Limits {
-                create_rest_api: Duration::from_millis(config.aws_rate_create_rest_api_ms),
-                put_rest_api: Duration::from_millis(config.aws_rate_put_rest_api_ms),
-                create_deployment: Duration::from_millis(config.aws_rate_create_deployment_ms),
-                delete_rest_api: Duration::from_millis(config.aws_rate_delete_rest_api_ms),
-                overall: Duration::from_millis(config.aws_rate_overall_ms),
-            },
+            outbound,
+            gateways,
             jobs_waker: Arc::default(),
             config: Arc::new(config),
         };
@@ -142,9 +146,10 @@ impl Application {
             }
         };
         let _ = stop_tx.send(true);
-        // A job cut short keeps its lease and is taken over when the lease expires.
+        // Each worker finishes its job within the grace or releases it to the queue.
+        let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
         for worker in workers {
-            let _ = tokio::time::timeout(grace, worker).await;
+            let _ = tokio::time::timeout_at(deadline, worker).await;
         }
         self.state.db.close().await;
         if let Some(cluster) = &self.embedded {
@@ -152,6 +157,28 @@ impl Application {
         }
         result
     }
+}
+
+/// AWS API Gateway connectors, paced per account and region by limits shared through
+/// the database.
+fn aws_gateways(config: &Config, db: &sqlx::PgPool, outbound: &OutboundGuard) -> Arc<dyn Gateways> {
+    let limits = Limits {
+        create_rest_api: Duration::from_millis(config.aws_rate_create_rest_api_ms),
+        put_rest_api: Duration::from_millis(config.aws_rate_put_rest_api_ms),
+        create_deployment: Duration::from_millis(config.aws_rate_create_deployment_ms),
+        delete_rest_api: Duration::from_millis(config.aws_rate_delete_rest_api_ms),
+        overall: Duration::from_millis(config.aws_rate_overall_ms),
+        max_wait: Duration::from_secs(config.aws_rate_max_wait_secs),
+    };
+    let timeouts = AwsTimeouts {
+        connect: Duration::from_secs(config.aws_connect_timeout_secs),
+        call: Duration::from_secs(config.aws_call_timeout_secs),
+    };
+    Arc::new(AwsGateways::new(
+        outbound.clone(),
+        timeouts,
+        RateLimiter::new(db.clone(), limits),
+    ))
 }
 
 /// The configured signing key, or the one generated once and kept sealed in the database.

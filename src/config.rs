@@ -52,6 +52,7 @@ pub struct Config {
     pub aws_rate_create_deployment_ms: u64,
     pub aws_rate_delete_rest_api_ms: u64,
     pub aws_rate_overall_ms: u64,
+    pub aws_rate_max_wait_secs: u64,
 }
 
 /// `["a", "b"]` in a file, or `a,b` in an environment variable.
@@ -160,8 +161,8 @@ impl Config {
                 "API Gateway caches authorizer results for at most 3600 seconds",
             ));
         }
-        if self.deploy_lease_secs < 10 {
-            return Err(invalid("deploy_lease_secs", "must be at least 10"));
+        if self.deploy_lease_secs == 0 {
+            return Err(invalid("deploy_lease_secs", "must be at least 1"));
         }
         if self.deploy_max_attempts == 0 {
             return Err(invalid("deploy_max_attempts", "must be at least 1"));

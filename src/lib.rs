@@ -6,13 +6,14 @@ pub mod aws;
 pub mod config;
 pub mod deploy;
 pub mod domain;
-pub mod environments;
 pub mod http;
 pub mod idp;
 pub mod outbound;
 pub mod secrets;
+pub mod service;
 pub mod store;
 pub mod telemetry;
 
 pub use app::Application;
 pub use config::Config;
+pub use service::AppState;

@@ -14,9 +14,18 @@ use aws_sdk_apigateway::error::{DisplayErrorContext, ProvideErrorMetadata, SdkEr
 use aws_sdk_apigateway::primitives::Blob;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation, PutMode};
 
-use super::clients::EnvironmentClients;
-use super::connector::{ConnectorError, DeployOutcome, DeployRequest, GatewayConnector, Ownership};
-use crate::deploy::limiter::{Operation, RateLimiter};
+use super::check::{self, CheckReport};
+use super::clients::{AwsTimeouts, ClientCache, EnvironmentClients};
+use super::connector::{
+    ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
+    Gateways, Ownership,
+};
+use super::limiter::{LimitError, Operation, RateLimiter};
+use super::predeploy;
+use crate::domain::api::ApiDesign;
+use crate::domain::ids::EnvironmentId;
+use crate::domain::predeploy::PredeployReport;
+use crate::outbound::{OutboundError, OutboundGuard};
 
 pub const TAG_API: &str = "fedgate:api";
 pub const TAG_ENVIRONMENT: &str = "fedgate:environment";
@@ -54,7 +63,13 @@ impl AwsConnector {
             .acquire(&self.scope, op)
             .await
             .map_err(|e| CallFailure {
-                error: ConnectorError::Transient(format!("rate limiter: {e}")),
+                error: match e {
+                    LimitError::Busy { wait, .. } => ConnectorError::Postponed {
+                        message: format!("{name}: {e}"),
+                        retry_after: wait,
+                    },
+                    LimitError::Database(_) => ConnectorError::Transient(format!("{name}: {e}")),
+                },
                 not_found: false,
             })?;
         let result = call.await;
@@ -206,8 +221,101 @@ impl AwsConnector {
     }
 }
 
+/// The AWS connectors of every environment: SDK clients cached per environment version,
+/// endpoints checked against the outbound guard, calls paced by the shared rate limiter.
+pub struct AwsGateways {
+    clients: ClientCache,
+    outbound: OutboundGuard,
+    timeouts: AwsTimeouts,
+    limiter: RateLimiter,
+}
+
+impl AwsGateways {
+    pub fn new(outbound: OutboundGuard, timeouts: AwsTimeouts, limiter: RateLimiter) -> Self {
+        Self {
+            clients: ClientCache::default(),
+            outbound,
+            timeouts,
+            limiter,
+        }
+    }
+}
+
+#[async_trait]
+impl Gateways for AwsGateways {
+    async fn connect(
+        &self,
+        target: &GatewayTarget,
+    ) -> Result<Arc<dyn GatewayConnector>, OutboundError> {
+        let clients = self
+            .clients
+            .get_or_build(target.environment_id, target.version, async || {
+                EnvironmentClients::build(&target.aws, &self.outbound, self.timeouts).await
+            })
+            .await?;
+        Ok(Arc::new(AwsConnector::new(
+            clients,
+            self.limiter.clone(),
+            target.quota_scope.clone(),
+        )))
+    }
+
+    fn forget(&self, environment: EnvironmentId) {
+        self.clients.forget(environment);
+    }
+}
+
 #[async_trait]
 impl GatewayConnector for AwsConnector {
+    async fn check(&self) -> CheckReport {
+        check::run(&self.clients).await
+    }
+
+    async fn predeploy(&self, design: &ApiDesign) -> PredeployReport {
+        predeploy::run(design, &self.clients).await
+    }
+
+    async fn describe(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayApi>, ConnectorError> {
+        let api = match self
+            .call(Operation::Overall, "GetRestApi", {
+                self.clients
+                    .apigateway
+                    .get_rest_api()
+                    .rest_api_id(rest_api_id)
+                    .send()
+            })
+            .await
+        {
+            Ok(api) => api,
+            Err(e) if e.not_found => return Ok(None),
+            Err(e) => return Err(e.error),
+        };
+        let stage_deployment_id = match self
+            .call(Operation::Overall, "GetStage", {
+                self.clients
+                    .apigateway
+                    .get_stage()
+                    .rest_api_id(rest_api_id)
+                    .stage_name(stage)
+                    .send()
+            })
+            .await
+        {
+            Ok(found) => found.deployment_id().map(str::to_owned),
+            Err(e) if e.not_found => None,
+            Err(e) => return Err(e.error),
+        };
+        Ok(Some(GatewayApi {
+            rest_api_id: rest_api_id.to_owned(),
+            name: api.name().unwrap_or_default().to_owned(),
+            stage_deployment_id,
+        }))
+    }
+
     async fn deploy(&self, request: DeployRequest<'_>) -> Result<DeployOutcome, ConnectorError> {
         let (mut rest_api_id, mut adopted, mut created) = match request.rest_api_id {
             Some(id) => (id.to_owned(), false, false),

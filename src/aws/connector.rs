@@ -1,8 +1,17 @@
 //! The one seam between the deployment engine and a gateway: a second provider (another
 //! cloud, another gateway) is a new implementation of this trait, not a rewrite.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
+
+use super::check::CheckReport;
+use super::clients::AwsTarget;
+use crate::domain::api::ApiDesign;
+use crate::domain::ids::EnvironmentId;
+use crate::domain::predeploy::PredeployReport;
+use crate::outbound::OutboundError;
 
 /// Tags naming the fedgate API and environment on the REST API, so a deploy that crashed
 /// after creating it adopts it instead of creating a duplicate.
@@ -44,6 +53,12 @@ pub enum ConnectorError {
     /// The gateway refused the request; retrying the same request cannot help.
     #[error("{0}")]
     Rejected(String),
+    /// A quota is used up for now: try again after `retry_after`; nothing failed.
+    #[error("{message}")]
+    Postponed {
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl ConnectorError {
@@ -52,8 +67,25 @@ impl ConnectorError {
     }
 }
 
+/// What a gateway holds for a deployment, as read back from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayApi {
+    pub rest_api_id: String,
+    pub name: String,
+    /// The deployment the stage points at, if the stage exists.
+    pub stage_deployment_id: Option<String>,
+}
+
+/// Everything the engine asks of one environment's gateway.
 #[async_trait]
 pub trait GatewayConnector: Send + Sync {
+    /// The live check: can fedgate authenticate and make the calls it needs?
+    async fn check(&self) -> CheckReport;
+
+    /// The checks that need the gateway's account: authorizer functions and invoke roles
+    /// exist and can be used. The pure checks are `domain::predeploy::static_checks`.
+    async fn predeploy(&self, design: &ApiDesign) -> PredeployReport;
+
     /// Creates (or adopts) the gateway API, replaces its definition with `document`, and
     /// deploys it to the stage.
     async fn deploy(&self, request: DeployRequest<'_>) -> Result<DeployOutcome, ConnectorError>;
@@ -72,4 +104,36 @@ pub trait GatewayConnector: Send + Sync {
         stage: &str,
         blocked: bool,
     ) -> Result<(), ConnectorError>;
+
+    /// The gateway API with this id and its stage, or `None` when it is gone.
+    async fn describe(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayApi>, ConnectorError>;
+}
+
+/// Where and as whom to reach one environment's gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayTarget {
+    pub environment_id: EnvironmentId,
+    /// Bumped on every change of the environment: cached connections are rebuilt.
+    pub version: i64,
+    pub aws: AwsTarget,
+    /// Where the provider counts its control-plane quotas (AWS: account and region).
+    pub quota_scope: String,
+}
+
+/// Makes the connector of an environment; the composition root picks the implementation
+/// (AWS, or the in-memory fake of the service tests).
+#[async_trait]
+pub trait Gateways: Send + Sync {
+    /// The connector of `target`; refused when its endpoint is not an allowed destination.
+    async fn connect(
+        &self,
+        target: &GatewayTarget,
+    ) -> Result<Arc<dyn GatewayConnector>, OutboundError>;
+
+    /// Drops what is cached for an environment (it changed or was deleted).
+    fn forget(&self, environment: EnvironmentId);
 }

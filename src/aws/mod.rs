@@ -1,7 +1,11 @@
-//! Everything that talks to AWS: SDK clients per environment and the live check.
+//! Everything that talks to a gateway: the connector trait, its AWS implementation (SDK
+//! clients per environment, the live check, pre-deploy lookups, the shared rate limiter)
+//! and an in-memory fake for the service tests.
 
 pub mod apigateway;
 pub mod check;
 pub mod clients;
 pub mod connector;
+pub mod fake;
+pub mod limiter;
 pub mod predeploy;

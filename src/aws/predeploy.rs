@@ -1,102 +1,16 @@
-//! Checks before a deploy, so that a doomed deploy fails with a clear message instead of
-//! a half-made API: each authorizer Lambda exists in the environment's region (and
-//! account), each invoke role exists and trusts API Gateway, and AWS can reach the backend.
-
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-use utoipa::ToSchema;
+//! The pre-deploy checks that need AWS: each authorizer Lambda exists and each invoke role
+//! exists and trusts API Gateway. The pure checks live in `domain::predeploy`.
 
 use super::clients::EnvironmentClients;
 use crate::domain::api::ApiDesign;
-use crate::domain::api::policy::{AwsOAuth2, Policy};
+use crate::domain::api::policy::AwsOAuth2;
+use crate::domain::predeploy::{
+    Finding, PredeployReport, policies_with_fields, trusts_api_gateway,
+};
 
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct Finding {
-    /// Where in the API design the problem sits.
-    pub field: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct PredeployReport {
-    pub problems: Vec<Finding>,
-    pub warnings: Vec<Finding>,
-}
-
-/// The environment facts the checks compare against.
-pub struct EnvironmentFacts<'a> {
-    pub region: &'a str,
-    pub account_id: Option<&'a str>,
-    /// An emulator or private endpoint: the backend may be private too.
-    pub has_endpoint_url: bool,
-}
-
-/// Each distinct policy with the first field that names it.
-fn policies_with_fields(design: &ApiDesign) -> BTreeMap<(String, String), (AwsOAuth2, String)> {
-    let mut found = BTreeMap::new();
-    let mut add = |policy: &Policy, field: String| {
-        let Policy::AwsOAuth2(p) = policy;
-        found
-            .entry((
-                p.lambda_arn.as_str().to_owned(),
-                p.invoke_role_arn.as_str().to_owned(),
-            ))
-            .or_insert((p.clone(), field));
-    };
-    for (i, policy) in design.policies.iter().enumerate() {
-        add(policy, format!("policies[{i}].parameters"));
-    }
-    for (r, resource) in design.resources.iter().enumerate() {
-        for (i, policy) in resource.policies.iter().enumerate() {
-            add(policy, format!("resources[{r}].policies[{i}].parameters"));
-        }
-    }
-    found
-}
-
-/// The checks that need no AWS call.
-pub fn static_checks(design: &ApiDesign, env: &EnvironmentFacts<'_>) -> PredeployReport {
+/// The Lambda functions and roles of every policy, looked up in AWS.
+pub async fn run(design: &ApiDesign, clients: &EnvironmentClients) -> PredeployReport {
     let mut report = PredeployReport::default();
-    for (policy, at) in policies_with_fields(design).into_values() {
-        let parts: Vec<&str> = policy.lambda_arn.as_str().split(':').collect();
-        let (region, account) = (parts[3], parts[4]);
-        if region != env.region {
-            report.problems.push(Finding {
-                field: format!("{at}.lambdaArn"),
-                reason: format!(
-                    "the function is in {region}; this environment deploys to {}",
-                    env.region
-                ),
-            });
-        }
-        if let Some(env_account) = env.account_id
-            && account != env_account
-        {
-            report.problems.push(Finding {
-                field: format!("{at}.lambdaArn"),
-                reason: format!("the function is in account {account}; this environment is account {env_account}"),
-            });
-        }
-    }
-    if !env.has_endpoint_url
-        && let Some(reason) = design.endpoint_url.unreachable_from_aws()
-    {
-        report.problems.push(Finding {
-            field: "endpointUrl".into(),
-            reason,
-        });
-    }
-    report
-}
-
-/// All checks: the static ones, then the Lambda functions and roles, looked up in AWS.
-pub async fn run(
-    design: &ApiDesign,
-    env: &EnvironmentFacts<'_>,
-    clients: &EnvironmentClients,
-) -> PredeployReport {
-    let mut report = static_checks(design, env);
     for (policy, at) in policies_with_fields(design).into_values() {
         check_function(clients, &policy, &at, &mut report).await;
         check_role(clients, &policy, &at, &mut report).await;
@@ -191,50 +105,5 @@ async fn check_role(
                 aws_sdk_iam::error::DisplayErrorContext(&e)
             ),
         }),
-    }
-}
-
-/// Whether a trust policy (IAM returns it URL-encoded) lets API Gateway assume the role.
-pub fn trusts_api_gateway(document: &str) -> bool {
-    let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
-    let Ok(policy) = serde_json::from_str::<serde_json::Value>(&decoded) else {
-        return false;
-    };
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(list) => list.clone(),
-        single => vec![single.clone()],
-    };
-    statements.iter().any(|statement| {
-        let allows = statement["Effect"] == "Allow";
-        let assumes = match &statement["Action"] {
-            serde_json::Value::String(a) => a == "sts:AssumeRole",
-            serde_json::Value::Array(list) => list.iter().any(|a| a == "sts:AssumeRole"),
-            _ => false,
-        };
-        let service = &statement["Principal"]["Service"];
-        let api_gateway = match service {
-            serde_json::Value::String(s) => s == "apigateway.amazonaws.com",
-            serde_json::Value::Array(list) => list.iter().any(|s| s == "apigateway.amazonaws.com"),
-            _ => false,
-        };
-        allows && assumes && api_gateway
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trust_policies() {
-        let good = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","apigateway.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
-        assert!(trusts_api_gateway(good));
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(good, percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
-        assert!(trusts_api_gateway(&encoded));
-        let lambda_only = good.replace(",\"apigateway.amazonaws.com\"", "");
-        assert!(!trusts_api_gateway(&lambda_only));
-        assert!(!trusts_api_gateway("not json"));
     }
 }

@@ -1,18 +1,26 @@
 //! Workers that claim deploy jobs from Postgres and run them. Any number of workers in
-//! any number of replicas share one queue; a job whose worker died is claimed again when
-//! its lease expires.
+//! any number of replicas share one queue. A running job's lease is renewed while it runs
+//! (a heartbeat), so a slow gateway call never lets a second worker take it over; a job
+//! whose worker died is claimed again once its short lease has lapsed.
 
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::executor::{self, JobError};
-use crate::http::AppState;
-use crate::store::deployments::{self as store, DeploymentUpdate, JobRow};
+use crate::service::AppState;
+use crate::service::jobs::{self, JobError};
+use crate::store::deployments::{self as store, JobRow};
 
-/// Starts `count` workers; they stop when `shutdown` turns true.
+/// How often a running job's lease is renewed: three times per lease, so that two missed
+/// renewals still leave it held.
+fn heartbeat_interval(lease: Duration) -> Duration {
+    (lease / 3).max(Duration::from_millis(100))
+}
+
+/// Starts `count` workers; they stop when `shutdown` turns true, each finishing its job
+/// within the shutdown grace or putting it back in the queue for another replica.
 pub fn spawn(
     state: AppState,
     count: usize,
@@ -36,7 +44,12 @@ async fn work(state: AppState, name: String, mut shutdown: watch::Receiver<bool>
             return;
         }
         match store::claim(&state.db, &name, lease).await {
-            Ok(Some(job)) => handle(&state, job).await,
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("deploy_job", job = %job.id, kind = %job.kind, deployment = %job.deployment_id, attempt = job.attempts);
+                handle(&state, job, lease, shutdown.clone())
+                    .instrument(span)
+                    .await
+            }
             Ok(None) => {
                 tokio::select! {
                     _ = state.jobs_waker.notified() => {}
@@ -45,95 +58,61 @@ async fn work(state: AppState, name: String, mut shutdown: watch::Receiver<bool>
                 }
             }
             Err(error) => {
-                tracing::warn!(?error, "could not claim a deploy job");
+                tracing::warn!(%error, "could not claim a deploy job");
                 tokio::time::sleep(poll).await;
             }
         }
     }
 }
 
-async fn handle(state: &AppState, job: JobRow) {
-    let span = tracing::info_span!("deploy_job", job = %job.id, kind = %job.kind, deployment = %job.deployment_id);
-    run_and_settle(state, job).instrument(span).await
-}
-
-async fn run_and_settle(state: &AppState, job: JobRow) {
-    let result = executor::run(state, &job).await;
-    let outcome = match &result {
-        Ok(()) => "done",
-        Err(JobError::Transient(_)) => "retried",
-        Err(JobError::Failed(_)) => "failed",
-    };
-    metrics::counter!("fedgate_deploy_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome).increment(1);
-    if let Err(error) = settle(state, &job, result).await {
-        tracing::error!(?error, job = %job.id, "could not record a job's outcome; its lease will expire and it runs again");
-    }
-}
-
-/// Records the outcome on the job and the deployment.
-async fn settle(
+/// Runs the job while renewing its lease, then settles it. The job is dropped unsettled
+/// when another worker took it over, and released at the end of the shutdown grace.
+async fn handle(
     state: &AppState,
-    job: &JobRow,
-    result: Result<(), JobError>,
-) -> Result<(), sqlx::Error> {
-    let mut conn = state.db.acquire().await?;
-    match result {
-        Ok(()) => {
-            store::finish_job(&state.db, job.id, "done", None).await?;
-            store::record_event(
-                &mut conn,
-                job.deployment_id,
-                &format!("{}-done", job.kind),
-                job.revision_id,
-                None,
-                None,
-            )
-            .await?;
-        }
-        Err(JobError::Transient(message))
-            if job.attempts < state.config.deploy_max_attempts as i32 =>
-        {
-            let delay = backoff(job.attempts);
-            tracing::warn!(job = %job.id, attempt = job.attempts, ?delay, %message, "transient failure; retrying");
-            store::retry_job(&state.db, job.id, delay, &message).await?;
-            store::record_event(
-                &mut conn,
-                job.deployment_id,
-                "retrying",
-                job.revision_id,
-                Some(&message),
-                None,
-            )
-            .await?;
-        }
-        Err(JobError::Transient(message) | JobError::Failed(message)) => {
-            tracing::warn!(job = %job.id, %message, "deploy job failed");
-            store::finish_job(&state.db, job.id, "failed", Some(&message)).await?;
-            // A newer request already queued will set the status itself.
-            if !store::newer_job_queued(&state.db, job).await? && job.kind != "throttle" {
-                let change = DeploymentUpdate {
-                    status: "failed",
-                    error: Some(&message),
-                    ..Default::default()
-                };
-                store::update(&state.db, job.deployment_id, &change).await?;
+    job: JobRow,
+    lease: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    let run = jobs::run(state, &job);
+    tokio::pin!(run);
+    let mut heartbeat = tokio::time::interval(heartbeat_interval(lease));
+    heartbeat.tick().await;
+    let mut release_at: Option<Instant> = None;
+    let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+    let result = loop {
+        tokio::select! {
+            result = &mut run => break Some(result),
+            _ = heartbeat.tick() => match store::renew_lease(&state.db, &job, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!("lost the job's lease to another worker; stopping it");
+                    break None;
+                }
+                Err(error) => tracing::warn!(%error, "could not renew the job's lease"),
+            },
+            _ = shutdown.changed(), if release_at.is_none() => {
+                release_at = Some(Instant::now() + grace);
             }
-            store::record_event(
-                &mut conn,
-                job.deployment_id,
-                &format!("{}-failed", job.kind),
-                job.revision_id,
-                Some(&message),
-                None,
-            )
-            .await?;
+            _ = tokio::time::sleep_until(release_at.unwrap_or(far_future)), if release_at.is_some() => {
+                match store::release(&state.db, &job).await {
+                    Ok(_) => tracing::warn!("shutting down: released the job for another worker"),
+                    Err(error) => tracing::warn!(%error, "could not release the job; it is taken over when its lease lapses"),
+                }
+                break None;
+            }
         }
+    };
+    let Some(result) = result else { return };
+    let outcome = match &result {
+        Ok(_) => "done",
+        Err(JobError::Transient(_)) => "retried",
+        Err(JobError::Postponed(..)) => "postponed",
+        Err(JobError::Failed(_)) => "failed",
+        Err(JobError::Fenced) => "taken over",
+    };
+    metrics::counter!("fedgate_deploy_jobs_total", "kind" => job.kind.as_str(), "outcome" => outcome).increment(1);
+    if let Err(error) = jobs::settle(state, &job, result).await {
+        tracing::error!(%error, "could not record the job's outcome; it runs again when its lease lapses");
     }
-    Ok(())
-}
-
-/// Exponential backoff with full jitter: 1 s, 2 s, 4 s … capped at 60 s.
-fn backoff(attempt: i32) -> Duration {
-    let cap = 2f64.powi(attempt.clamp(0, 6)).min(60.0);
-    Duration::from_secs_f64(rand::thread_rng().gen_range(cap / 2.0..=cap))
 }

@@ -72,3 +72,13 @@ uuid_id!(
     /// A developer's application in the developer portal.
     ApplicationId
 );
+
+uuid_id!(
+    /// A deployment: one API in one environment.
+    DeploymentId
+);
+
+uuid_id!(
+    /// A deploy, undeploy or throttle job in the queue.
+    JobId
+);

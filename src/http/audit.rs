@@ -52,7 +52,9 @@ pub async fn record_changes(
         action,
         target_type,
         target_id,
-        status: response.status().as_u16(),
+        status: Some(response.status().as_u16()),
+        success: response.status().as_u16() < 400,
+        detail: None,
         request_id,
     };
     if let Err(error) = audit::record(&state.db, &entry).await {

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::validation::FieldError;
+use crate::service::ServiceError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -45,10 +46,32 @@ pub enum ApiError {
         detail: String,
         extra: serde_json::Map<String, serde_json::Value>,
     },
+    /// 502: a deploy or undeploy the caller waited for failed; `extra` carries the
+    /// deployment, so scripts see the failure in the status and the reason in the body.
+    #[error("{detail}")]
+    DeploymentFailed {
+        detail: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(errors) => ApiError::Validation(errors),
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::Conflict(detail) => ApiError::Conflict(detail),
+            ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
+            ServiceError::Unprocessable { detail, extra } => {
+                ApiError::Unprocessable { detail, extra }
+            }
+            ServiceError::Internal(e) => ApiError::Internal(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -108,7 +131,9 @@ impl ApiError {
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadGateway { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::BadGateway { .. } | ApiError::DeploymentFailed { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -127,6 +152,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::BadGateway { .. } => "bad-gateway",
+            ApiError::DeploymentFailed { .. } => "deployment-failed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::Internal(_) => "internal",
         }
@@ -180,9 +206,9 @@ impl IntoResponse for ApiError {
         };
         let problem = match self {
             ApiError::Validation(errors) => Problem { errors, ..problem },
-            ApiError::Unprocessable { extra, .. } | ApiError::BadGateway { extra, .. } => {
-                Problem { extra, ..problem }
-            }
+            ApiError::Unprocessable { extra, .. }
+            | ApiError::BadGateway { extra, .. }
+            | ApiError::DeploymentFailed { extra, .. } => Problem { extra, ..problem },
             _ => problem,
         };
         let mut response = problem.into_response_with_status();

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::ApiError;
+use crate::service::Precondition;
 
 /// A response of a versioned resource: its body, its `ETag`, and a `Location` when created.
 pub fn versioned_response(
@@ -31,16 +32,13 @@ pub fn etag_header(version: i64) -> (HeaderName, HeaderValue) {
     )
 }
 
-/// The versions an `If-Match` header accepts; `None` when absent or `*`.
-pub struct IfMatch(Option<Vec<i64>>);
+/// The versions an `If-Match` header accepts; any when absent or `*`.
+pub struct IfMatch(pub Precondition);
 
 impl IfMatch {
     /// 412 unless the header is absent or names `current`.
     pub fn check(&self, current: i64) -> Result<(), ApiError> {
-        match &self.0 {
-            Some(versions) if !versions.contains(&current) => Err(ApiError::PreconditionFailed),
-            _ => Ok(()),
-        }
+        self.0.check(current).map_err(ApiError::from)
     }
 }
 
@@ -49,13 +47,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
-            return Ok(IfMatch(None));
+            return Ok(IfMatch(Precondition::any()));
         };
         let value = value
             .to_str()
             .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))?;
         if value.trim() == "*" {
-            return Ok(IfMatch(None));
+            return Ok(IfMatch(Precondition::any()));
         }
         let versions = value
             .split(',')
@@ -67,6 +65,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .map_err(|_| {
                 ApiError::BadRequest("If-Match must carry an ETag this server issued".into())
             })?;
-        Ok(IfMatch(Some(versions)))
+        Ok(IfMatch(Precondition::one_of(versions)))
     }
 }

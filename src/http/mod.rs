@@ -20,9 +20,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode, header};
 use axum::routing::get;
-use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
-use tokio::sync::Notify;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -32,31 +29,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::tokens::TokenService;
-use crate::aws::clients::{AwsTimeouts, ClientCache};
-use crate::config::Config;
-use crate::deploy::limiter::Limits;
-use crate::idp::jwks::JwksCache;
-use crate::outbound::OutboundGuard;
-use crate::secrets::Keyring;
-
-/// Everything a handler may need; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: PgPool,
-    pub tokens: Arc<TokenService>,
-    pub keyring: Arc<Keyring>,
-    /// Signing keys of key managers whose users may use the developer portal.
-    pub jwks: Arc<JwksCache>,
-    pub metrics: PrometheusHandle,
-    pub outbound: OutboundGuard,
-    pub aws_clients: Arc<ClientCache>,
-    pub aws_timeouts: AwsTimeouts,
-    pub aws_limits: Limits,
-    /// Wakes this replica's idle deploy workers when a job is queued.
-    pub jobs_waker: Arc<Notify>,
-}
+/// The state handlers extract: the services' context.
+pub use crate::service::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -1,8 +1,10 @@
 //! APIs: the current design of each, with its lifecycle state and concurrency version.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor, PgPool};
+
+use super::RowLock;
 
 use crate::domain::api::ApiDesign;
 use crate::domain::ids::ApiId;
@@ -16,14 +18,18 @@ pub struct ApiRow {
     pub lifecycle_state: LifecycleState,
     /// Bumped on every change: the ETag.
     pub version: i64,
+    /// A forced delete is undeploying it; it refuses edits and deploys meanwhile.
+    pub deleting: bool,
+    /// Why the last forced delete stopped (an undeploy failed).
+    pub deletion_error: Option<String>,
     pub created_by: String,
     pub updated_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) const COLUMNS: &str = "id, design, lifecycle_state, version, created_by, \
-    updated_by, created_at, updated_at";
+pub(crate) const COLUMNS: &str = "id, design, lifecycle_state, version, deleting, \
+    deletion_error, created_by, updated_by, created_at, updated_at";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -56,14 +62,47 @@ pub async fn insert(pool: &PgPool, design: &ApiDesign, actor: &str) -> Result<Ap
     .map_err(write_error)
 }
 
-pub async fn get(pool: &PgPool, id: ApiId) -> Result<Option<ApiRow>, sqlx::Error> {
+pub async fn get(db: impl PgExecutor<'_>, id: ApiId) -> Result<Option<ApiRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM apis WHERE id = $1"))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 
-pub async fn exists(pool: &PgPool, id: ApiId) -> Result<bool, sqlx::Error> {
+/// The API, locked as `lock` says until the transaction ends.
+pub async fn lock(
+    conn: &mut PgConnection,
+    id: ApiId,
+    lock: RowLock,
+) -> Result<Option<ApiRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM apis WHERE id = $1 {}",
+        lock.sql()
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Marks (or unmarks) the API as being deleted by a forced delete.
+pub async fn set_deleting(
+    db: impl PgExecutor<'_>,
+    id: ApiId,
+    deleting: bool,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE apis SET deleting = $2, deletion_error = $3, version = version + 1 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(deleting)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn exists(pool: impl PgExecutor<'_>, id: ApiId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM apis WHERE id = $1)")
         .bind(id)
         .fetch_one(pool)
@@ -129,37 +168,14 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-#[derive(Debug)]
-pub enum UpdateOutcome {
-    Updated(Box<ApiRow>),
-    NotFound,
-    /// The API changed since the caller read it (its `If-Match` did not match).
-    Stale,
-}
-
-/// Replaces the design if `precondition` accepts the current version (the caller's
-/// `If-Match`). The row stays locked from the check to the write, so of two writers that
-/// read the same version only one wins.
+/// Replaces the design of an API the caller's transaction has locked.
 pub async fn update(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     id: ApiId,
     design: &ApiDesign,
-    precondition: impl FnOnce(i64) -> bool,
     actor: &str,
-) -> Result<UpdateOutcome, WriteError> {
-    let mut tx = pool.begin().await?;
-    let current: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM apis WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(current) = current else {
-        return Ok(UpdateOutcome::NotFound);
-    };
-    if !precondition(current) {
-        return Ok(UpdateOutcome::Stale);
-    }
-    let row: ApiRow = sqlx::query_as(&format!(
+) -> Result<ApiRow, WriteError> {
+    sqlx::query_as(&format!(
         "UPDATE apis SET name = $2, api_version = $3, context = $4, design = $5,
                 updated_by = $6, updated_at = now(), version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}"
@@ -170,18 +186,16 @@ pub async fn update(
     .bind(design.context.as_str())
     .bind(Json(design))
     .bind(actor)
-    .fetch_one(&mut *tx)
+    .fetch_one(conn)
     .await
-    .map_err(write_error)?;
-    tx.commit().await?;
-    Ok(UpdateOutcome::Updated(Box::new(row)))
+    .map_err(write_error)
 }
 
 /// Deletes the API with its revisions and history; false when there was none.
-pub async fn delete(pool: &PgPool, id: ApiId) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl PgExecutor<'_>, id: ApiId) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM apis WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(result.rows_affected() > 0)
 }

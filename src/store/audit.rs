@@ -1,7 +1,7 @@
 //! The audit log.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -10,7 +10,11 @@ pub struct NewAuditEntry {
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,
-    pub status: u16,
+    /// The HTTP status answered; none for what no request answered (a job's outcome).
+    pub status: Option<u16>,
+    pub success: bool,
+    /// What happened, in words (a failed job's error).
+    pub detail: Option<String>,
     pub request_id: Option<String>,
 }
 
@@ -22,8 +26,9 @@ pub struct AuditRow {
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,
-    pub status: i16,
+    pub status: Option<i16>,
     pub outcome: String,
+    pub detail: Option<String>,
     pub request_id: Option<String>,
 }
 
@@ -38,25 +43,22 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-pub async fn record(pool: &PgPool, entry: &NewAuditEntry) -> Result<(), sqlx::Error> {
-    let outcome = if entry.status < 400 {
-        "success"
-    } else {
-        "failure"
-    };
+pub async fn record(db: impl PgExecutor<'_>, entry: &NewAuditEntry) -> Result<(), sqlx::Error> {
+    let outcome = if entry.success { "success" } else { "failure" };
     sqlx::query(
-        "INSERT INTO audit_log (id, actor, action, target_type, target_id, status, outcome, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (id, actor, action, target_type, target_id, status, outcome, request_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(Uuid::now_v7())
     .bind(&entry.actor)
     .bind(&entry.action)
     .bind(&entry.target_type)
     .bind(&entry.target_id)
-    .bind(entry.status as i16)
+    .bind(entry.status.map(|s| s as i16))
     .bind(outcome)
     .bind(&entry.request_id)
-    .execute(pool)
+    .bind(&entry.detail)
+    .execute(db)
     .await?;
     Ok(())
 }
@@ -69,7 +71,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, at, actor, action, target_type, target_id, status, outcome, request_id
+        "SELECT id, at, actor, action, target_type, target_id, status, outcome, detail, request_id
          FROM audit_log
          WHERE ($1::uuid IS NULL OR id < $1)
            AND ($2::text IS NULL OR actor = $2)

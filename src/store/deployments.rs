@@ -1,26 +1,36 @@
 //! Deployments, their history, and the deploy-job queue.
+//!
+//! Functions that write take a connection, so that a service can make several writes (and
+//! the guard that allows them) one transaction. A job's writes are fenced: they happen only
+//! while the job is still running under the worker and attempt that claimed it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use crate::domain::deployment::{DeploymentStatus, JobKind, JobStatus};
+use crate::domain::ids::{ApiId, DeploymentId, EnvironmentId, JobId, RevisionId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
-    pub id: Uuid,
-    pub api_id: Uuid,
-    pub environment_id: Uuid,
+    pub id: DeploymentId,
+    pub api_id: ApiId,
+    pub environment_id: EnvironmentId,
     pub environment_name: String,
     pub api_name: String,
-    pub revision_id: Option<Uuid>,
+    pub revision_id: Option<RevisionId>,
     pub revision_number: Option<i32>,
-    pub target_revision_id: Option<Uuid>,
-    pub status: String,
+    pub target_revision_id: Option<RevisionId>,
+    #[sqlx(try_from = "String")]
+    pub status: DeploymentStatus,
     pub rest_api_id: Option<String>,
     pub aws_deployment_id: Option<String>,
     pub invocation_url: Option<String>,
     pub error: Option<String>,
+    /// The attempt that failed transiently, while a retry is pending.
+    pub attempt: Option<i32>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub blocked: bool,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
@@ -29,21 +39,21 @@ pub struct DeploymentRow {
 }
 
 impl DeploymentRow {
-    /// Whether something may exist in AWS for it.
+    /// Whether something may exist in the gateway for it.
     pub fn is_live(&self) -> bool {
-        self.status != "undeployed"
+        self.status.is_live()
     }
 
     pub fn is_settled(&self) -> bool {
-        matches!(self.status.as_str(), "deployed" | "failed" | "undeployed")
+        self.status.is_settled()
     }
 }
 
 const SELECT: &str =
     "SELECT d.id, d.api_id, d.environment_id, e.name AS environment_name, a.name AS api_name,
         d.revision_id, r.number AS revision_number, d.target_revision_id, d.status, d.rest_api_id,
-        d.aws_deployment_id, d.invocation_url, d.error, d.blocked, d.created_by, d.created_at,
-        d.updated_at, d.deployed_at
+        d.aws_deployment_id, d.invocation_url, d.error, d.attempt, d.next_attempt_at, d.blocked,
+        d.created_by, d.created_at, d.updated_at, d.deployed_at
     FROM deployments d
     JOIN environments e ON e.id = d.environment_id
     JOIN apis a ON a.id = d.api_id
@@ -52,107 +62,123 @@ const SELECT: &str =
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub kind: String,
-    pub revision_id: Option<Uuid>,
+    pub revision_id: Option<RevisionId>,
     pub detail: Option<String>,
     pub actor: Option<String>,
     pub at: DateTime<Utc>,
 }
 
+/// A claimed job: what to do, and the worker and attempt that fence its writes.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct JobRow {
-    pub id: Uuid,
-    pub deployment_id: Uuid,
-    pub kind: String,
-    pub revision_id: Option<Uuid>,
+    pub id: JobId,
+    pub deployment_id: DeploymentId,
+    #[sqlx(try_from = "String")]
+    pub kind: JobKind,
+    pub revision_id: Option<RevisionId>,
     pub attempts: i32,
+    pub worker: String,
+    pub requested_by: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
-    Deploy,
-    Undeploy,
-    /// Apply the deployment's `blocked` flag to the stage.
-    Throttle,
-}
-
-impl JobKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Deploy => "deploy",
-            JobKind::Undeploy => "undeploy",
-            JobKind::Throttle => "throttle",
-        }
-    }
-}
-
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<DeploymentRow>, sqlx::Error> {
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    id: DeploymentId,
+) -> Result<Option<DeploymentRow>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT} WHERE d.id = $1"))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 
 pub async fn find(
-    pool: &PgPool,
-    api_id: Uuid,
-    environment_id: Uuid,
+    db: impl PgExecutor<'_>,
+    api_id: ApiId,
+    environment_id: EnvironmentId,
 ) -> Result<Option<DeploymentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "{SELECT} WHERE d.api_id = $1 AND d.environment_id = $2"
     ))
     .bind(api_id)
     .bind(environment_id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
+}
+
+/// Filters of a listing; `None` matches everything.
+#[derive(Debug, Default, Clone)]
+pub struct DeploymentFilter {
+    pub api: Option<ApiId>,
+    pub environment: Option<EnvironmentId>,
+    pub status: Option<DeploymentStatus>,
+    /// Only deployments something may exist in the gateway for.
+    pub live: bool,
 }
 
 /// Deployments, filtered, ordered by id; `after` is the last id of the previous page.
 pub async fn list(
-    pool: &PgPool,
-    api_id: Option<Uuid>,
-    environment_id: Option<Uuid>,
-    status: Option<&str>,
-    after: Option<Uuid>,
+    db: impl PgExecutor<'_>,
+    filter: &DeploymentFilter,
+    after: Option<DeploymentId>,
     limit: i64,
 ) -> Result<Vec<DeploymentRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1::uuid IS NULL OR d.api_id = $1) AND ($2::uuid IS NULL OR d.environment_id = $2)
-           AND ($3::text IS NULL OR d.status = $3) AND ($4::uuid IS NULL OR d.id > $4)
-         ORDER BY d.id LIMIT $5"
-    ))
-    .bind(api_id)
-    .bind(environment_id)
-    .bind(status)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    let mut query = QueryBuilder::<Postgres>::new(SELECT);
+    query.push(" WHERE true");
+    if let Some(api) = filter.api {
+        query.push(" AND d.api_id = ").push_bind(api);
+    }
+    if let Some(environment) = filter.environment {
+        query
+            .push(" AND d.environment_id = ")
+            .push_bind(environment);
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND d.status = ").push_bind(status.as_str());
+    }
+    if filter.live {
+        query
+            .push(" AND d.status <> ")
+            .push_bind(DeploymentStatus::Undeployed.as_str());
+    }
+    if let Some(after) = after {
+        query.push(" AND d.id > ").push_bind(after);
+    }
+    query.push(" ORDER BY d.id LIMIT ").push_bind(limit);
+    query.build_query_as().fetch_all(db).await
 }
 
-/// Live deployments of an API or of an environment.
+/// Live deployments of an API or of an environment (all of them: a guard needs every one).
 pub async fn live(
-    pool: &PgPool,
-    api_id: Option<Uuid>,
-    environment_id: Option<Uuid>,
+    db: impl PgExecutor<'_>,
+    api: Option<ApiId>,
+    environment: Option<EnvironmentId>,
 ) -> Result<Vec<DeploymentRow>, sqlx::Error> {
-    let rows = list(pool, api_id, environment_id, None, None, 10_000).await?;
-    Ok(rows.into_iter().filter(DeploymentRow::is_live).collect())
+    let filter = DeploymentFilter {
+        api,
+        environment,
+        live: true,
+        ..Default::default()
+    };
+    list(db, &filter, None, i64::MAX).await
 }
 
-pub async fn events(pool: &PgPool, deployment_id: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
+pub async fn events(
+    db: impl PgExecutor<'_>,
+    deployment_id: DeploymentId,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT kind, revision_id, detail, actor, at FROM deployment_events WHERE deployment_id = $1 ORDER BY id",
     )
     .bind(deployment_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
 pub async fn record_event(
-    conn: &mut PgConnection,
-    deployment_id: Uuid,
+    db: impl PgExecutor<'_>,
+    deployment_id: DeploymentId,
     kind: &str,
-    revision_id: Option<Uuid>,
+    revision_id: Option<RevisionId>,
     detail: Option<&str>,
     actor: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -160,50 +186,47 @@ pub async fn record_event(
         "INSERT INTO deployment_events (id, deployment_id, kind, revision_id, detail, actor)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(Uuid::now_v7())
+    .bind(uuid::Uuid::now_v7())
     .bind(deployment_id)
     .bind(kind)
     .bind(revision_id)
     .bind(detail)
     .bind(actor)
-    .execute(conn)
+    .execute(db)
     .await?;
     Ok(())
 }
 
 /// Records a request and queues its job, superseding jobs of the deployment still queued:
-/// ten quick deploys of one API make at most two AWS deployments.
+/// ten quick deploys of one API make at most two AWS deployments. Runs in the caller's
+/// transaction, which holds the guards (the API and environment rows) it was checked under.
 pub async fn request(
-    pool: &PgPool,
-    api_id: Uuid,
-    environment_id: Uuid,
+    conn: &mut PgConnection,
+    api_id: ApiId,
+    environment_id: EnvironmentId,
     kind: JobKind,
-    revision_id: Option<Uuid>,
+    revision_id: Option<RevisionId>,
     actor: &str,
-) -> Result<Uuid, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let status = match kind {
-        JobKind::Deploy => Some("pending"),
-        JobKind::Undeploy => Some("undeploying"),
-        JobKind::Throttle => None,
-    };
-    let deployment_id: Uuid = sqlx::query_scalar(
+) -> Result<DeploymentId, sqlx::Error> {
+    let status = kind.queued_status().map(DeploymentStatus::as_str);
+    let deployment_id: DeploymentId = sqlx::query_scalar(
         "INSERT INTO deployments (id, api_id, environment_id, target_revision_id, status, created_by)
          VALUES ($1, $2, $3, $4, COALESCE($5, 'pending'), $6)
          ON CONFLICT (api_id, environment_id) DO UPDATE SET
             target_revision_id = COALESCE($4, deployments.target_revision_id),
             status = COALESCE($5, deployments.status),
             error = CASE WHEN $5 IS NULL THEN deployments.error END,
+            attempt = NULL, next_attempt_at = NULL,
             updated_at = now()
          RETURNING id",
     )
-    .bind(Uuid::now_v7())
+    .bind(DeploymentId::new())
     .bind(api_id)
     .bind(environment_id)
     .bind(revision_id)
     .bind(status)
     .bind(actor)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     // The latest deploy or undeploy intent wins; a throttle change never cancels one.
     let superseded = sqlx::query(
@@ -212,23 +235,25 @@ pub async fn request(
     )
     .bind(deployment_id)
     .bind(kind.as_str())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if superseded > 0 {
         metrics::counter!("fedgate_deploy_jobs_superseded_total").increment(superseded);
     }
     sqlx::query(
-        "INSERT INTO deploy_jobs (id, deployment_id, kind, revision_id, status) VALUES ($1, $2, $3, $4, 'queued')",
+        "INSERT INTO deploy_jobs (id, deployment_id, kind, revision_id, status, requested_by)
+         VALUES ($1, $2, $3, $4, 'queued', $5)",
     )
-    .bind(Uuid::now_v7())
+    .bind(JobId::new())
     .bind(deployment_id)
     .bind(kind.as_str())
     .bind(revision_id)
-    .execute(&mut *tx)
+    .bind(actor)
+    .execute(&mut *conn)
     .await?;
     record_event(
-        &mut tx,
+        &mut *conn,
         deployment_id,
         &format!("{}-requested", kind.as_str()),
         revision_id,
@@ -236,32 +261,33 @@ pub async fn request(
         Some(actor),
     )
     .await?;
-    tx.commit().await?;
     Ok(deployment_id)
 }
 
 pub async fn set_blocked(
-    pool: &PgPool,
-    deployment_id: Uuid,
+    db: impl PgExecutor<'_>,
+    deployment_id: DeploymentId,
     blocked: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE deployments SET blocked = $2, updated_at = now() WHERE id = $1")
         .bind(deployment_id)
         .bind(blocked)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(())
 }
+
+const JOB_COLUMNS: &str = "id, deployment_id, kind, revision_id, attempts, worker, requested_by";
 
 /// Claims the oldest runnable job: queued, or running with an expired lease (its worker
 /// died). SKIP LOCKED lets any number of workers and replicas claim concurrently; the
 /// unique index on running jobs keeps one job per deployment at a time.
 pub async fn claim(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     worker: &str,
     lease: Duration,
 ) -> Result<Option<JobRow>, sqlx::Error> {
-    let claimed = sqlx::query_as(
+    let claimed = sqlx::query_as(&format!(
         "UPDATE deploy_jobs SET status = 'running', attempts = attempts + 1, worker = $1,
                 lease_until = now() + make_interval(secs => $2)
          WHERE id = (
@@ -274,11 +300,11 @@ pub async fn claim(
             ORDER BY j.run_after, j.id
             FOR UPDATE SKIP LOCKED
             LIMIT 1)
-         RETURNING id, deployment_id, kind, revision_id, attempts",
-    )
+         RETURNING {JOB_COLUMNS}"
+    ))
     .bind(worker)
     .bind(lease.as_secs_f64())
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await;
     match claimed {
         // Another worker won the race for this deployment: try again later.
@@ -287,71 +313,140 @@ pub async fn claim(
     }
 }
 
+/// Extends the lease of a job still held by this worker and attempt; false when another
+/// worker has taken it over (or it ended), so the holder must stop.
+pub async fn renew_lease(
+    db: impl PgExecutor<'_>,
+    job: &JobRow,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
+    let renewed = sqlx::query(
+        "UPDATE deploy_jobs SET lease_until = now() + make_interval(secs => $4)
+         WHERE id = $1 AND worker = $2 AND attempts = $3 AND status = 'running'",
+    )
+    .bind(job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
+    .bind(lease.as_secs_f64())
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
+}
+
+/// Locks the job for the rest of the transaction if this worker and attempt still hold it:
+/// the fence in front of every write a job makes.
+pub async fn fence(conn: &mut PgConnection, job: &JobRow) -> Result<bool, sqlx::Error> {
+    let held: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM deploy_jobs
+         WHERE id = $1 AND worker = $2 AND attempts = $3 AND status = 'running' FOR UPDATE",
+    )
+    .bind(job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
+    .fetch_optional(conn)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// Puts a job this worker holds back in the queue at once (shutdown): another worker or
+/// replica takes it without waiting for the lease; the attempt is not counted.
+pub async fn release(db: impl PgExecutor<'_>, job: &JobRow) -> Result<bool, sqlx::Error> {
+    let released = sqlx::query(
+        "UPDATE deploy_jobs SET status = 'queued', lease_until = NULL, worker = NULL,
+                attempts = attempts - 1
+         WHERE id = $1 AND worker = $2 AND attempts = $3 AND status = 'running'",
+    )
+    .bind(job.id)
+    .bind(&job.worker)
+    .bind(job.attempts)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(released == 1)
+}
+
 /// Ends a job (`done` or `failed`).
 pub async fn finish_job(
-    pool: &PgPool,
-    job_id: Uuid,
-    status: &str,
+    db: impl PgExecutor<'_>,
+    job_id: JobId,
+    status: JobStatus,
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE deploy_jobs SET status = $2, error = $3, finished_at = now(), lease_until = NULL WHERE id = $1",
     )
     .bind(job_id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(error)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }
 
 /// Puts a job back in the queue after a transient failure.
 pub async fn retry_job(
-    pool: &PgPool,
-    job_id: Uuid,
+    db: impl PgExecutor<'_>,
+    job_id: JobId,
     delay: Duration,
     error: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE deploy_jobs SET status = 'queued', error = $3, lease_until = NULL,
                 run_after = now() + make_interval(secs => $2)
-         WHERE id = $1 AND status = 'running'",
+         WHERE id = $1 RETURNING run_after",
     )
     .bind(job_id)
     .bind(delay.as_secs_f64())
     .bind(error)
-    .execute(pool)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 /// Whether a newer request has superseded this job's while it ran.
-pub async fn newer_job_queued(pool: &PgPool, job: &JobRow) -> Result<bool, sqlx::Error> {
+pub async fn newer_job_queued(db: impl PgExecutor<'_>, job: &JobRow) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM deploy_jobs WHERE deployment_id = $1 AND status = 'queued' AND id > $2)",
     )
     .bind(job.deployment_id)
     .bind(job.id)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
 }
 
 /// The outcome a job writes onto its deployment.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DeploymentUpdate<'a> {
-    pub status: &'a str,
-    pub revision_id: Option<Uuid>,
+    pub status: DeploymentStatus,
+    pub revision_id: Option<RevisionId>,
     pub rest_api_id: Option<&'a str>,
     pub aws_deployment_id: Option<&'a str>,
     pub invocation_url: Option<&'a str>,
     pub error: Option<&'a str>,
-    /// Forget the AWS identifiers (after an undeploy).
+    /// A transient failure: the attempt that failed and when the next one runs.
+    pub retry: Option<(i32, DateTime<Utc>)>,
+    /// Forget the gateway identifiers (after an undeploy).
     pub clear_aws: bool,
 }
 
+impl DeploymentUpdate<'_> {
+    pub fn status(status: DeploymentStatus) -> Self {
+        Self {
+            status,
+            revision_id: None,
+            rest_api_id: None,
+            aws_deployment_id: None,
+            invocation_url: None,
+            error: None,
+            retry: None,
+            clear_aws: false,
+        }
+    }
+}
+
 pub async fn update(
-    pool: &PgPool,
-    deployment_id: Uuid,
+    db: impl PgExecutor<'_>,
+    deployment_id: DeploymentId,
     change: &DeploymentUpdate<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -360,38 +455,29 @@ pub async fn update(
             rest_api_id = CASE WHEN $8 THEN NULL ELSE COALESCE($4, rest_api_id) END,
             aws_deployment_id = CASE WHEN $8 THEN NULL ELSE COALESCE($5, aws_deployment_id) END,
             invocation_url = CASE WHEN $8 THEN NULL ELSE COALESCE($6, invocation_url) END,
-            error = $7,
+            error = $7, attempt = $9, next_attempt_at = $10,
             deployed_at = CASE WHEN $2 = 'deployed' THEN now() ELSE deployed_at END,
             updated_at = now()
          WHERE id = $1",
     )
     .bind(deployment_id)
-    .bind(change.status)
+    .bind(change.status.as_str())
     .bind(change.revision_id)
     .bind(change.rest_api_id)
     .bind(change.aws_deployment_id)
     .bind(change.invocation_url)
     .bind(change.error)
     .bind(change.clear_aws)
-    .execute(pool)
+    .bind(change.retry.map(|(attempt, _)| attempt))
+    .bind(change.retry.map(|(_, at)| at))
+    .execute(db)
     .await?;
     Ok(())
 }
 
 /// Counts by job status, for the metrics.
-pub async fn job_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn job_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT status, count(*) FROM deploy_jobs WHERE status IN ('queued', 'running') GROUP BY status")
-        .fetch_all(pool)
-        .await
-}
-
-/// The design JSON and number of a revision.
-pub async fn revision_design(
-    pool: &PgPool,
-    revision_id: Uuid,
-) -> Result<Option<(serde_json::Value, i32)>, sqlx::Error> {
-    sqlx::query_as("SELECT design, number FROM api_revisions WHERE id = $1")
-        .bind(revision_id)
-        .fetch_optional(pool)
+        .fetch_all(db)
         .await
 }

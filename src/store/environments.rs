@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
-use super::WriteError;
+use super::{RowLock, WriteError};
 use crate::domain::ids::EnvironmentId;
 use crate::secrets::Sealed;
 
@@ -110,7 +110,7 @@ pub async fn insert(pool: &PgPool, env: &EnvironmentWrite) -> Result<Environment
 
 /// Replaces an environment if its version is still `expected_version`.
 pub async fn update(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     env: &EnvironmentWrite,
     expected_version: i64,
 ) -> Result<EnvironmentRow, WriteError> {
@@ -127,7 +127,7 @@ pub async fn update(
     );
     with_fields(&sql, env)
         .bind(expected_version)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
         .map_err(WriteError::from_sqlx)?
         .ok_or(WriteError::VersionMismatch)
@@ -155,19 +155,40 @@ fn with_fields<'q>(
         .bind(&env.actor)
 }
 
-pub async fn get(pool: &PgPool, id: EnvironmentId) -> Result<Option<EnvironmentRow>, sqlx::Error> {
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    id: EnvironmentId,
+) -> Result<Option<EnvironmentRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM environments WHERE id = $1"))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 
-pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<EnvironmentRow>, sqlx::Error> {
+/// The environment, locked as `lock` says until the transaction ends.
+pub async fn lock(
+    conn: &mut PgConnection,
+    id: EnvironmentId,
+    lock: RowLock,
+) -> Result<Option<EnvironmentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM environments WHERE id = $1 {}",
+        lock.sql()
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn get_by_name(
+    db: impl PgExecutor<'_>,
+    name: &str,
+) -> Result<Option<EnvironmentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM environments WHERE name = $1"
     ))
     .bind(name)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
@@ -185,10 +206,10 @@ pub async fn list(
     .await
 }
 
-pub async fn delete(pool: &PgPool, id: EnvironmentId) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl PgExecutor<'_>, id: EnvironmentId) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM environments WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(result.rows_affected() == 1)
 }

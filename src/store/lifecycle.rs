@@ -1,7 +1,7 @@
 //! Lifecycle transitions of APIs and their history.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::apis::{ApiRow, COLUMNS as API_COLUMNS};
@@ -21,41 +21,20 @@ pub struct LifecycleEventRow {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug)]
-pub enum TransitionOutcome {
-    Applied(Box<ApiRow>),
-    ApiNotFound,
-    /// The API changed since the caller read it (its `If-Match` did not match).
-    Stale,
-    Refused(TransitionError),
-}
-
-/// Applies `action` to the API and records it, atomically: the API row is locked while
-/// the state machine decides, so two concurrent actions cannot both apply to one state.
+/// Applies `action` to an API that the caller's transaction has locked, and records it;
+/// the state machine decides on the locked row, so two concurrent actions cannot both
+/// apply to one state.
 pub async fn apply(
-    pool: &PgPool,
-    api_id: ApiId,
+    conn: &mut PgConnection,
+    current: &ApiRow,
     action: LifecycleAction,
-    precondition: impl FnOnce(i64) -> bool,
     actor: &str,
-) -> Result<TransitionOutcome, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let current: Option<ApiRow> = sqlx::query_as(&format!(
-        "SELECT {API_COLUMNS} FROM apis WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(api_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(current) = current else {
-        return Ok(TransitionOutcome::ApiNotFound);
-    };
-    if !precondition(current.version) {
-        return Ok(TransitionOutcome::Stale);
-    }
+) -> Result<Result<ApiRow, TransitionError>, sqlx::Error> {
+    let api_id = current.id;
     let from = current.lifecycle_state;
     let to = match lifecycle::transition(from, action, current.design.resources.len()) {
         Ok(to) => to,
-        Err(refused) => return Ok(TransitionOutcome::Refused(refused)),
+        Err(refused) => return Ok(Err(refused)),
     };
     let updated: ApiRow = sqlx::query_as(&format!(
         "UPDATE apis SET lifecycle_state = $2, updated_by = $3, updated_at = now(),
@@ -65,7 +44,7 @@ pub async fn apply(
     .bind(api_id)
     .bind(to.as_str())
     .bind(actor)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     sqlx::query(
         "INSERT INTO api_lifecycle_events (id, api_id, action, from_state, to_state, actor)
@@ -77,10 +56,9 @@ pub async fn apply(
     .bind(from.as_str())
     .bind(to.as_str())
     .bind(actor)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(TransitionOutcome::Applied(Box::new(updated)))
+    Ok(Ok(updated))
 }
 
 /// Every transition of the API, oldest first.

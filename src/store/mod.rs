@@ -54,6 +54,25 @@ pub async fn is_ready(pool: &PgPool) -> bool {
     .unwrap_or(false)
 }
 
+/// How a guard locks the row it checks, until its transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// Others may read and share-lock it, but not change or delete it: for a change that
+    /// depends on the row staying as it is (a deploy request on its API and environment).
+    Share,
+    /// Nobody else may lock it: for changing or deleting the row itself.
+    Update,
+}
+
+impl RowLock {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            RowLock::Share => "FOR SHARE",
+            RowLock::Update => "FOR UPDATE",
+        }
+    }
+}
+
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

@@ -1,8 +1,8 @@
 //! API revisions: immutable, numbered snapshots of an API's design.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use sqlx::types::Json;
+use sqlx::{PgExecutor, PgPool};
 
 use crate::domain::api::ApiDesign;
 use crate::domain::ids::{ApiId, RevisionId};
@@ -95,7 +95,7 @@ pub async fn list(
 }
 
 pub async fn get(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     api_id: ApiId,
     id: RevisionId,
 ) -> Result<Option<RevisionRow>, sqlx::Error> {
@@ -104,16 +104,34 @@ pub async fn get(
     ))
     .bind(api_id)
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
 /// False when the API has no such revision.
-pub async fn delete(pool: &PgPool, api_id: ApiId, id: RevisionId) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    api_id: ApiId,
+    id: RevisionId,
+) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM api_revisions WHERE api_id = $1 AND id = $2")
         .bind(api_id)
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// The newest revision whose design equals the API's current design.
+pub async fn newest_equal_to_current(
+    db: impl PgExecutor<'_>,
+    api_id: ApiId,
+) -> Result<Option<RevisionId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM api_revisions WHERE api_id = $1 AND design = (SELECT design FROM apis WHERE id = $1)
+         ORDER BY number DESC LIMIT 1",
+    )
+    .bind(api_id)
+    .fetch_optional(db)
+    .await
 }

@@ -133,7 +133,7 @@ async fn deployed_apis_revisions_and_environments_cannot_be_deleted() {
     )
     .await;
 
-    // force=true undeploys everywhere first.
+    // force=true undeploys everywhere first: 202 at once, the API deleted after the undeploy.
     let response = f
         .app
         .delete(
@@ -141,7 +141,21 @@ async fn deployed_apis_revisions_and_environments_cannot_be_deleted() {
             &f.publisher,
         )
         .await;
-    assert_eq!(response.status(), 204, "{}", response.text().await.unwrap());
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while f
+        .app
+        .get(&format!("/publisher/v1/apis/{api}"), &f.publisher)
+        .await
+        .status()
+        != 404
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the API was never deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let gone = moto_apigateway()
         .await
         .get_rest_api()

@@ -54,6 +54,12 @@ pub struct ApiDraft {
     #[serde(default)]
     #[schema(ignore)]
     pub warnings: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub deleting: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub deletion_error: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -46,8 +46,12 @@ pub struct AuditEntry {
     action: String,
     target_type: String,
     target_id: Option<String>,
-    status: u16,
+    /// The HTTP status answered; absent for a job's outcome (deployed, failed, undeployed).
+    status: Option<u16>,
     outcome: String,
+    /// What happened, in words (a failed job's error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
     request_id: Option<String>,
 }
 
@@ -60,8 +64,9 @@ impl From<AuditRow> for AuditEntry {
             action: row.action,
             target_type: row.target_type,
             target_id: row.target_id,
-            status: row.status as u16,
+            status: row.status.map(|s| s as u16),
             outcome: row.outcome,
+            detail: row.detail,
             request_id: row.request_id,
         }
     }

@@ -6,39 +6,30 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::environments::find as find_environment;
+use crate::domain::deployment::DeploymentStatus;
+use crate::domain::ids::ApiId;
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::ApiError;
 use crate::http::extract::ValidQuery;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::publisher::Deployment;
-use crate::store::deployments as store;
+use crate::service::{deployments, environments};
+use crate::store::deployments::DeploymentFilter;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_all_deployments))
 }
 
-const STATUSES: [&str; 6] = [
-    "pending",
-    "deploying",
-    "deployed",
-    "failed",
-    "undeploying",
-    "undeployed",
-];
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
-    api_id: Option<Uuid>,
+    api_id: Option<ApiId>,
     /// Environment name or id.
     environment: Option<String>,
-    /// pending, deploying, deployed, failed, undeploying or undeployed.
-    status: Option<String>,
+    status: Option<DeploymentStatus>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -52,16 +43,8 @@ async fn list_all_deployments(
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<DeploymentQuery>,
 ) -> Result<Json<Page<Deployment>>, ApiError> {
-    if let Some(status) = &query.status
-        && !STATUSES.contains(&status.as_str())
-    {
-        return Err(ApiError::field(
-            "status",
-            format!("must be one of {}", STATUSES.join(", ")),
-        ));
-    }
     let environment = match &query.environment {
-        Some(key) => Some(find_environment(&state, key).await?.id.0),
+        Some(key) => Some(environments::find(&state, key).await?.id),
         None => None,
     };
     let page = PageQuery {
@@ -69,19 +52,18 @@ async fn list_all_deployments(
         cursor: query.cursor,
     };
     let limit = page.limit()?;
-    let rows = store::list(
-        &state.db,
-        query.api_id,
+    let filter = DeploymentFilter {
+        api: query.api_id,
         environment,
-        query.status.as_deref(),
-        page.after()?,
-        limit + 1,
-    )
-    .await?;
+        status: query.status,
+        live: false,
+    };
+    let rows = deployments::list(&state, &filter, page.after()?, limit + 1).await?;
+    let max_attempts = state.config.deploy_max_attempts;
     Ok(Json(Page::from_rows(
         rows,
         limit,
         |r| r.id,
-        Deployment::from,
+        |r| Deployment::new(r, max_attempts),
     )))
 }

@@ -11,21 +11,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::aws::check::{self, CheckItem, CheckReport};
+use crate::aws::check::CheckReport;
 use crate::domain::environment::{
     CredentialsInput, EnvironmentInput, EnvironmentSpec, mask_access_key_id,
 };
 use crate::domain::ids::EnvironmentId;
-use crate::environments::{self as service, ApiOrFieldError, ClientsError};
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::http::publisher::refuse_if_live;
-use crate::store::deployments;
-use crate::store::environments::{self as store, EnvironmentRow, StoredCredentials};
+use crate::service::environments as service;
+use crate::store::environments::{EnvironmentRow, StoredCredentials};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -234,44 +232,6 @@ fn with_etag(status: StatusCode, row: EnvironmentRow, location: bool) -> Respons
     versioned_response(status, row.version, location, Environment::from(row))
 }
 
-fn service_error(error: ApiOrFieldError) -> ApiError {
-    match error {
-        ApiOrFieldError::Fields(errors) => ApiError::Validation(errors),
-        ApiOrFieldError::Internal(e) => ApiError::Internal(e),
-    }
-}
-
-/// An environment by id, or by name.
-pub async fn find(state: &AppState, key: &str) -> Result<EnvironmentRow, ApiError> {
-    let row = match key.parse::<EnvironmentId>() {
-        Ok(id) => store::get(&state.db, id).await?,
-        Err(_) => store::get_by_name(&state.db, key).await?,
-    };
-    row.ok_or_else(|| ApiError::not_found("environment"))
-}
-
-/// Runs the live check; a target the outbound guard refuses is a failed check too.
-async fn live_check(state: &AppState, row: &EnvironmentRow) -> Result<CheckReport, ApiError> {
-    match service::clients_for(state, row).await {
-        Ok(clients) => Ok(check::run(&clients).await),
-        Err(ClientsError::Outbound(refused)) => Ok(CheckReport {
-            ok: false,
-            account_id: None,
-            principal_arn: None,
-            credentials_provider: service::aws_target(row, &state.keyring)?
-                .credentials
-                .provider_name()
-                .to_owned(),
-            checks: vec![CheckItem {
-                name: "outbound".into(),
-                ok: false,
-                detail: refused.to_string(),
-            }],
-        }),
-        Err(ClientsError::Internal(e)) => Err(ApiError::Internal(e)),
-    }
-}
-
 /// Register an AWS gateway environment
 #[utoipa::path(post, path = "/environments", tag = "admin", security(("bearer" = ["admin"])),
     params(CreateQuery), request_body = EnvironmentBody,
@@ -288,66 +248,8 @@ async fn create_environment(
     ValidJson(body): ValidJson<EnvironmentBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse(true)?;
-    let id = EnvironmentId::new();
-    let write = service::to_write(spec, id, None, &state.keyring, &caller.principal.client_id)
-        .map_err(service_error)?;
-    if query.check {
-        let report = live_check(&state, &unsaved_row(&write)).await;
-        state.aws_clients.forget(id);
-        let report = report?;
-        if !report.ok {
-            return Err(check_failed(report));
-        }
-    }
-    let row = store::insert(&state.db, &write)
-        .await
-        .map_err(|e| ApiError::from_write(e, "an environment", &write.name))?;
-    tracing::info!(environment = %row.name, "registered an environment");
+    let row = service::create(&state, spec, query.check, &caller.principal.client_id).await?;
     Ok(with_etag(StatusCode::CREATED, row, true))
-}
-
-/// The row a write would produce, for checking before anything is stored.
-fn unsaved_row(write: &store::EnvironmentWrite) -> EnvironmentRow {
-    let sealed = write.secrets.clone();
-    EnvironmentRow {
-        id: write.id,
-        name: write.name.clone(),
-        display_name: write.display_name.clone(),
-        description: write.description.clone(),
-        provider: "aws".into(),
-        region: write.region.clone(),
-        stage: write.stage.clone(),
-        endpoint_url: write.endpoint_url.clone(),
-        invoke_url_template: write.invoke_url_template.clone(),
-        credentials: sqlx::types::Json(write.credentials.clone()),
-        secret_key_id: sealed.as_ref().map(|s| s.key_id.clone()),
-        secret_nonce: sealed.as_ref().map(|s| s.nonce.clone()),
-        secret_ciphertext: sealed.map(|s| s.ciphertext),
-        account_id: None,
-        version: 0,
-        created_by: write.actor.clone(),
-        updated_by: write.actor.clone(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    }
-}
-
-fn check_failed(report: CheckReport) -> ApiError {
-    let failed: Vec<String> = report
-        .checks
-        .iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    let mut extra = serde_json::Map::new();
-    extra.insert(
-        "check".into(),
-        serde_json::to_value(&report).expect("a report serialises"),
-    );
-    ApiError::Unprocessable {
-        detail: format!("the live check failed — {}", failed.join("; ")),
-        extra,
-    }
 }
 
 /// List environments
@@ -360,7 +262,7 @@ async fn list_environments(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Environment>>, ApiError> {
     let limit = page.limit()?;
-    let rows = store::list(&state.db, page.after()?, limit + 1).await?;
+    let rows = service::list(&state, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -381,7 +283,11 @@ async fn get_environment(
     State(state): State<AppState>,
     ValidPath(key): ValidPath<String>,
 ) -> Result<Response, ApiError> {
-    Ok(with_etag(StatusCode::OK, find(&state, &key).await?, false))
+    Ok(with_etag(
+        StatusCode::OK,
+        service::find(&state, &key).await?,
+        false,
+    ))
 }
 
 /// Replace an environment; omitted secrets keep the stored ones
@@ -403,32 +309,9 @@ async fn replace_environment(
     if_match: IfMatch,
     ValidJson(body): ValidJson<EnvironmentBody>,
 ) -> Result<Response, ApiError> {
-    let current = find(&state, &key).await?;
-    if_match.check(current.version)?;
     let spec = body.parse(false)?;
-    let write = service::to_write(
-        spec,
-        current.id,
-        Some(&current),
-        &state.keyring,
-        &caller.principal.client_id,
-    )
-    .map_err(service_error)?;
-    // Moving a live environment would strand its REST APIs in the old region or stage.
-    if write.region != current.region
-        || write.stage != current.stage
-        || write.endpoint_url != current.endpoint_url
-    {
-        let live = deployments::live(&state.db, None, Some(current.id.0)).await?;
-        refuse_if_live(
-            &live,
-            "region, stage and endpoint cannot change while APIs are deployed here",
-        )?;
-    }
-    let row = store::update(&state.db, &write, current.version)
-        .await
-        .map_err(|e| ApiError::from_write(e, "an environment", &write.name))?;
-    state.aws_clients.forget(row.id);
+    let row =
+        service::replace(&state, &key, spec, &if_match.0, &caller.principal.client_id).await?;
     Ok(with_etag(StatusCode::OK, row, false))
 }
 
@@ -445,13 +328,7 @@ async fn delete_environment(
     State(state): State<AppState>,
     ValidPath(key): ValidPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let row = find(&state, &key).await?;
-    let live = deployments::live(&state.db, None, Some(row.id.0)).await?;
-    refuse_if_live(&live, "undeploy these APIs first")?;
-    if !store::delete(&state.db, row.id).await? {
-        return Err(ApiError::not_found("environment"));
-    }
-    state.aws_clients.forget(row.id);
+    service::delete(&state, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -470,13 +347,5 @@ async fn check_environment(
     State(state): State<AppState>,
     ValidPath(key): ValidPath<String>,
 ) -> Result<Json<CheckReport>, ApiError> {
-    let row = find(&state, &key).await?;
-    let report = live_check(&state, &row).await?;
-    if let Some(account) = &report.account_id
-        && report.ok
-        && row.account_id.as_deref() != Some(account.as_str())
-    {
-        store::set_account_id(&state.db, row.id, account).await?;
-    }
-    Ok(Json(report))
+    Ok(Json(service::check(&state, &key).await?))
 }

@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::api::{ApiDesign, HttpMethod};
-use crate::domain::ids::{ApiId, EnvironmentId};
+use crate::domain::api::HttpMethod;
+use crate::domain::ids::ApiId;
 use crate::domain::lifecycle::LifecycleState;
 use crate::domain::openapi::portal::{self, Server, TokenIssuer};
 use crate::http::AppState;
@@ -20,12 +20,8 @@ use crate::http::auth::{Authenticated, DevportalScope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::store::apis::{self, ApiRow};
-use crate::store::key_managers::{self, KeyManagerRow};
-use crate::store::{deployments, environments};
-
-/// The states in which developers see an API.
-const VISIBLE: [LifecycleState; 2] = [LifecycleState::Published, LifecycleState::Deprecated];
+use crate::service::catalog as service;
+use crate::store::apis::ApiRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,48 +111,18 @@ pub struct PortalApi {
     key_managers: Vec<TokenProvider>,
 }
 
-/// An API a developer may see, else 404 (unpublished APIs do not exist here).
-async fn visible_api(state: &AppState, id: ApiId) -> Result<ApiRow, ApiError> {
-    apis::get(&state.db, id)
-        .await?
-        .filter(|row| VISIBLE.contains(&row.lifecycle_state))
-        .ok_or_else(|| ApiError::not_found("API"))
-}
-
-/// The environments where the API is deployed, with their invocation URLs.
+/// The environments where the API is deployed, as developers see them.
 async fn endpoints(state: &AppState, id: ApiId) -> Result<Vec<Endpoint>, ApiError> {
-    let rows = deployments::list(&state.db, Some(id.0), None, Some("deployed"), None, 1000).await?;
-    let mut endpoints = Vec::new();
-    for row in rows {
-        let (Some(url), Some(env)) = (
-            row.invocation_url,
-            environments::get(&state.db, EnvironmentId(row.environment_id)).await?,
-        ) else {
-            continue;
-        };
-        endpoints.push(Endpoint {
-            environment: env.name,
-            display_name: env.display_name,
-            region: env.region,
-            stage: env.stage,
-            invocation_url: url,
-        });
-    }
-    Ok(endpoints)
-}
-
-/// The key managers the API names, or every key manager when it names none.
-async fn key_managers_of(
-    state: &AppState,
-    design: &ApiDesign,
-) -> Result<Vec<KeyManagerRow>, ApiError> {
-    let all = key_managers::list(&state.db, None, 1000).await?;
-    if design.key_managers.is_empty() {
-        return Ok(all);
-    }
-    Ok(all
+    Ok(service::endpoints(state, id)
+        .await?
         .into_iter()
-        .filter(|km| design.key_managers.contains(&km.name))
+        .map(|e| Endpoint {
+            environment: e.environment,
+            display_name: e.display_name,
+            region: e.region,
+            stage: e.stage,
+            invocation_url: e.invocation_url,
+        })
         .collect())
 }
 
@@ -174,14 +140,7 @@ async fn list_apis(
         cursor: query.cursor,
     };
     let limit = page.limit()?;
-    let rows = apis::list_in_states(
-        &state.db,
-        query.name.as_deref(),
-        Some(&VISIBLE),
-        page.after()?,
-        limit + 1,
-    )
-    .await?;
+    let rows = service::list(&state, query.name.as_deref(), page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -202,7 +161,7 @@ async fn get_api(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
 ) -> Result<Json<PortalApi>, ApiError> {
-    let row = visible_api(&state, id).await?;
+    let row = service::visible_api(&state, id).await?;
     let design = &row.design.0;
     let resources = design
         .resources
@@ -214,7 +173,7 @@ async fn get_api(
             secured: design.effective_policy(r).policy.is_some(),
         })
         .collect();
-    let key_managers = key_managers_of(&state, design)
+    let key_managers = service::key_managers_of(&state, design)
         .await?
         .into_iter()
         .map(|km| TokenProvider {
@@ -247,9 +206,9 @@ async fn get_api_openapi(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = visible_api(&state, id).await?;
+    let row = service::visible_api(&state, id).await?;
     let endpoints = endpoints(&state, id).await?;
-    let key_managers = key_managers_of(&state, &row.design).await?;
+    let key_managers = service::key_managers_of(&state, &row.design).await?;
     let servers: Vec<Server> = endpoints
         .iter()
         .map(|e| Server {

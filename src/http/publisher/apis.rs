@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::deployments::{refuse_if_live, undeploy_everywhere};
 use super::views::Api;
 use crate::domain::api::ApiDesign;
 use crate::domain::api::draft::ApiDraft;
@@ -20,8 +20,8 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::store::apis::{self as store, ApiFilter, ApiRow, UpdateOutcome, WriteError};
-use crate::store::deployments;
+use crate::service::apis::{self as service, Deletion};
+use crate::store::apis::{ApiFilter, ApiRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -44,10 +44,7 @@ pub async fn insert(
     actor: &str,
     design: &ApiDesign,
 ) -> Result<CreatedApi, ApiError> {
-    let row = store::insert(&state.db, design, actor)
-        .await
-        .map_err(|e| write_error(e, design))?;
-    tracing::info!(api = %row.id, name = design.name.as_str(), "created an API");
+    let row = service::create(state, design, actor).await?;
     Ok((
         StatusCode::CREATED,
         [
@@ -60,17 +57,6 @@ pub async fn insert(
 
 fn location(id: ApiId) -> HeaderValue {
     HeaderValue::from_str(&format!("/publisher/v1/apis/{id}")).expect("a path of a uuid is valid")
-}
-
-fn write_error(error: WriteError, design: &ApiDesign) -> ApiError {
-    match error {
-        WriteError::DuplicateNameVersion => ApiError::Conflict(format!(
-            "an API named `{}` with version `{}` already exists",
-            design.name.as_str(),
-            design.version.as_str()
-        )),
-        WriteError::Database(e) => e.into(),
-    }
 }
 
 /// Create an API
@@ -123,7 +109,7 @@ async fn list_apis(
         name: query.name,
         state: query.state,
     };
-    let rows = store::list(&state.db, &filter, page.after()?, limit + 1).await?;
+    let rows = service::list(&state, &filter, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -144,10 +130,7 @@ async fn get_api(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
 ) -> Result<TaggedApi, ApiError> {
-    let row = store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API"))?;
-    Ok(tagged(&row))
+    Ok(tagged(&service::get(&state, id).await?))
 }
 
 /// Replace an API's design
@@ -162,7 +145,7 @@ async fn get_api(
         (status = 200, description = "Replaced", body = Api, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, all of them named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another API has this name and version", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another API has this name and version, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_api(
@@ -173,27 +156,23 @@ async fn replace_api(
     ValidJson(draft): ValidJson<ApiDraft>,
 ) -> Result<TaggedApi, ApiError> {
     let design = ApiDesign::parse(&draft).map_err(ApiError::Validation)?;
-    let outcome = store::update(
-        &state.db,
+    let row = service::replace(
+        &state,
         id,
         &design,
-        |current| if_match.check(current).is_ok(),
+        &if_match.0,
         &caller.principal.client_id,
     )
-    .await
-    .map_err(|e| write_error(e, &design))?;
-    match outcome {
-        UpdateOutcome::Updated(row) => Ok(tagged(&row)),
-        UpdateOutcome::NotFound => Err(ApiError::not_found("API")),
-        UpdateOutcome::Stale => Err(ApiError::PreconditionFailed),
-    }
+    .await?;
+    Ok(tagged(&row))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeleteApiQuery {
-    /// Undeploy the API from every environment first.
+    /// Undeploy the API from every environment first: answers 202 at once; the API shows
+    /// `deleting: true` and is deleted after the last undeploy.
     force: Option<bool>,
 }
 
@@ -202,6 +181,7 @@ pub struct DeleteApiQuery {
     params(("id" = String, Path, format = Uuid), DeleteApiQuery),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 202, description = "force=true: undeploying everywhere; the API is deleted after the last undeploy", body = Api),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The API is deployed; the problem names the deployments (use force=true)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -210,20 +190,16 @@ async fn delete_api(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
     ValidQuery(query): ValidQuery<DeleteApiQuery>,
-) -> Result<StatusCode, ApiError> {
-    if query.force.unwrap_or(false) {
-        undeploy_everywhere(&state, id, &caller.principal.client_id).await?;
-    } else {
-        let deployments = deployments::live(&state.db, Some(id.0), None).await?;
-        refuse_if_live(
-            &deployments,
-            "undeploy the API first, or delete with force=true",
-        )?;
-    }
-    if store::delete(&state.db, id).await? {
-        tracing::info!(api = %id, "deleted an API");
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("API"))
-    }
+) -> Result<Response, ApiError> {
+    let deletion = service::delete(
+        &state,
+        id,
+        query.force.unwrap_or(false),
+        &caller.principal.client_id,
+    )
+    .await?;
+    Ok(match deletion {
+        Deletion::Deleted => StatusCode::NO_CONTENT.into_response(),
+        Deletion::Started(row) => (StatusCode::ACCEPTED, tagged(&row)).into_response(),
+    })
 }

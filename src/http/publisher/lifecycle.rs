@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::deploy;
 use crate::domain::ids::ApiId;
 use crate::domain::lifecycle::{LifecycleAction, LifecycleState};
 use crate::http::AppState;
@@ -18,8 +17,8 @@ use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath};
-use crate::store::apis as api_store;
-use crate::store::lifecycle::{self as store, LifecycleEventRow, TransitionOutcome};
+use crate::service::{apis, lifecycle as service};
+use crate::store::lifecycle::LifecycleEventRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(change_lifecycle, get_lifecycle))
@@ -68,7 +67,7 @@ async fn lifecycle_of(
     api_id: ApiId,
     current: LifecycleState,
 ) -> Result<Lifecycle, ApiError> {
-    let history = store::history(&state.db, api_id).await?;
+    let history = service::history(state, api_id).await?;
     Ok(Lifecycle {
         state: current,
         allowed_actions: current.allowed_actions(),
@@ -84,7 +83,7 @@ async fn lifecycle_of(
     responses(
         (status = 200, description = "The new state; the API's new ETag in the header", body = Lifecycle, headers(("ETag" = String))),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not allowed from the current state (the problem names the allowed actions), or publishing an API without resources", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed from the current state (the problem names the allowed actions), or publishing an API without resources, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn change_lifecycle(
@@ -94,26 +93,11 @@ async fn change_lifecycle(
     if_match: IfMatch,
     ValidJson(change): ValidJson<LifecycleChange>,
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<Lifecycle>), ApiError> {
-    let outcome = store::apply(
-        &state.db,
-        api_id,
-        change.action,
-        |current| if_match.check(current).is_ok(),
-        &caller.principal.client_id,
-    )
-    .await?;
-    let api = match outcome {
-        TransitionOutcome::Applied(api) => api,
-        TransitionOutcome::ApiNotFound => return Err(ApiError::not_found("API")),
-        TransitionOutcome::Stale => return Err(ApiError::PreconditionFailed),
-        TransitionOutcome::Refused(refused) => return Err(ApiError::Conflict(refused.to_string())),
-    };
-    tracing::info!(api = %api_id, action = %change.action, state = %api.lifecycle_state, "lifecycle changed");
-    // RETIRED undeploys everywhere; BLOCKED throttles live stages to zero until unblocked.
-    deploy::lifecycle::apply(
+    let api = service::change(
         &state,
         api_id,
-        api.lifecycle_state,
+        change.action,
+        &if_match.0,
         &caller.principal.client_id,
     )
     .await?;
@@ -133,9 +117,7 @@ async fn get_lifecycle(
     State(state): State<AppState>,
     ValidPath(api_id): ValidPath<ApiId>,
 ) -> Result<Json<Lifecycle>, ApiError> {
-    let api = api_store::get(&state.db, api_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API"))?;
+    let api = apis::get(&state, api_id).await?;
     Ok(Json(
         lifecycle_of(&state, api_id, api.lifecycle_state).await?,
     ))

@@ -3,7 +3,7 @@
 mod apis;
 mod deployments;
 
-pub(crate) use deployments::{Deployment, refuse_if_live};
+pub(crate) use deployments::Deployment;
 mod lifecycle;
 mod openapi;
 mod revisions;

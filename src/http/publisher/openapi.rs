@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidJson, ValidPath};
-use crate::store::apis as store;
+use crate::service::apis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -84,8 +84,6 @@ async fn export_api(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
 ) -> Result<Json<Value>, ApiError> {
-    let row = store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API"))?;
+    let row = apis::get(&state, id).await?;
     Ok(Json(openapi::export(&row.design)))
 }

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::deployments::refuse_if_live;
 use super::views::DesignView;
 use crate::domain::api::check_description;
 use crate::domain::ids::{ApiId, RevisionId};
@@ -18,9 +17,8 @@ use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::store::apis as api_store;
-use crate::store::deployments;
-use crate::store::revisions::{self as store, CreateOutcome, RevisionRow};
+use crate::service::apis as service;
+use crate::store::revisions::RevisionRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -95,33 +93,15 @@ async fn create_revision(
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Revision>), ApiError> {
     let description = check_description(body.description.as_deref())
         .map_err(|reason| ApiError::field("description", reason))?;
-    let max_kept = state.config.max_revisions_per_api;
-    let outcome = store::create(
-        &state.db,
-        api_id,
-        &description,
-        &caller.principal.client_id,
-        i64::from(max_kept),
-    )
-    .await?;
-    let row = match outcome {
-        CreateOutcome::Created(row) => row,
-        CreateOutcome::ApiNotFound => return Err(ApiError::not_found("API")),
-        CreateOutcome::AtCap => {
-            return Err(ApiError::Conflict(format!(
-                "the API already keeps {max_kept} revisions, the most allowed \
-                 (max_revisions_per_api); delete one it no longer needs first"
-            )));
-        }
-    };
-    tracing::info!(api = %api_id, number = row.number, "created a revision");
+    let row =
+        service::create_revision(&state, api_id, &description, &caller.principal.client_id).await?;
     Ok((
         StatusCode::CREATED,
         [(
             header::LOCATION,
             format!("/publisher/v1/apis/{api_id}/revisions/{}", row.id),
         )],
-        Json(Revision::from(&*row)),
+        Json(Revision::from(&row)),
     ))
 }
 
@@ -139,10 +119,7 @@ async fn list_revisions(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<RevisionSummary>>, ApiError> {
     let limit = page.limit()?;
-    if !api_store::exists(&state.db, api_id).await? {
-        return Err(ApiError::not_found("API"));
-    }
-    let rows = store::list(&state.db, api_id, page.after()?, limit + 1).await?;
+    let rows = service::revisions(&state, api_id, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -163,9 +140,7 @@ async fn get_revision(
     State(state): State<AppState>,
     ValidPath((api_id, id)): ValidPath<(ApiId, RevisionId)>,
 ) -> Result<Json<Revision>, ApiError> {
-    let row = store::get(&state.db, api_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("revision"))?;
+    let row = service::revision(&state, api_id, id).await?;
     Ok(Json(Revision::from(&row)))
 }
 
@@ -182,15 +157,6 @@ async fn delete_revision(
     State(state): State<AppState>,
     ValidPath((api_id, id)): ValidPath<(ApiId, RevisionId)>,
 ) -> Result<StatusCode, ApiError> {
-    let live = deployments::live(&state.db, Some(api_id.0), None).await?;
-    let using: Vec<_> = live
-        .into_iter()
-        .filter(|d| d.revision_id == Some(id.0) || d.target_revision_id == Some(id.0))
-        .collect();
-    refuse_if_live(&using, "the revision is deployed")?;
-    if store::delete(&state.db, api_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("revision"))
-    }
+    service::delete_revision(&state, api_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

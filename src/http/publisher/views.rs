@@ -75,6 +75,12 @@ pub struct Api {
     pub created_by: String,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
+    /// A forced delete is undeploying the API everywhere; it is deleted after the last
+    /// undeploy and refuses edits and deploys meanwhile.
+    pub deleting: bool,
+    /// Why the last forced delete stopped (an undeploy failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_error: Option<String>,
     /// Accepted, but worth knowing before a deploy (e.g. a private endpoint host).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<FieldError>,
@@ -90,6 +96,8 @@ impl From<&ApiRow> for Api {
             created_by: row.created_by.clone(),
             updated_at: row.updated_at,
             updated_by: row.updated_by.clone(),
+            deleting: row.deleting,
+            deletion_error: row.deletion_error.clone(),
             warnings: row.design.warnings(),
         }
     }

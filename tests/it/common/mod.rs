@@ -2,14 +2,15 @@
 
 use std::net::SocketAddr;
 
+use fedgate::AppState;
 use fedgate::config::{Config, DEFAULTS_TOML};
-use fedgate::http::AppState;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 pub mod devportal;
+pub mod fake;
 pub mod localstack;
 pub mod publisher;
 
@@ -78,10 +79,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, Value)]) -> TestApp {
+    spawn_app_with_gateways(extra, None).await
+}
+
+/// The app with the given gateways (the in-memory fake), or AWS's.
+pub async fn spawn_app_with_gateways(
+    extra: &[(&str, Value)],
+    gateways: Option<std::sync::Arc<dyn fedgate::aws::connector::Gateways>>,
+) -> TestApp {
     let database_url = fresh_database().await;
     let data_dir = tempfile::tempdir().unwrap();
     let config = test_config(&database_url, data_dir.path(), extra);
-    let app = fedgate::Application::build(config)
+    let app = fedgate::Application::build_with(config, gateways)
         .await
         .expect("the app builds");
     let addr = app.local_addr();

@@ -1,0 +1,267 @@
+//! An in-memory gateway for the service tests: it keeps REST APIs as a gateway would
+//! (tags, document, stage, throttle), records every call by the AWS operation it stands
+//! for, and can be made slow or failing. No network, no emulator.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::check::{CheckItem, CheckReport};
+use super::connector::{
+    ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
+    Gateways, Ownership,
+};
+use crate::domain::api::ApiDesign;
+use crate::domain::ids::EnvironmentId;
+use crate::domain::predeploy::PredeployReport;
+use crate::outbound::OutboundError;
+
+/// A REST API as the fake gateway holds it.
+#[derive(Debug, Clone)]
+pub struct FakeApi {
+    pub name: String,
+    pub ownership: Ownership,
+    pub document: Value,
+    pub stage: String,
+    pub stage_deployment_id: Option<String>,
+    pub blocked: bool,
+}
+
+#[derive(Debug, Default)]
+struct World {
+    apis: BTreeMap<String, FakeApi>,
+    /// Every call, by the AWS operation it stands for (`CreateRestApi`, `PutRestApi`, …).
+    calls: Vec<&'static str>,
+    next_id: u64,
+    /// Failures handed out to the next deploy or undeploy calls, in order.
+    failures: VecDeque<ConnectorError>,
+    /// How long CreateRestApi takes to answer.
+    create_delay: Duration,
+    /// How long an undeploy takes before it answers.
+    undeploy_delay: Duration,
+    predeploy: PredeployReport,
+}
+
+/// One gateway shared by every environment (their ownership tags keep them apart).
+#[derive(Debug, Default, Clone)]
+pub struct FakeGateway {
+    world: Arc<Mutex<World>>,
+}
+
+impl FakeGateway {
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().expect("not poisoned")
+    }
+
+    /// The calls made so far, by AWS operation.
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.world().calls.clone()
+    }
+
+    pub fn count(&self, operation: &str) -> usize {
+        self.world()
+            .calls
+            .iter()
+            .filter(|c| **c == operation)
+            .count()
+    }
+
+    pub fn apis(&self) -> BTreeMap<String, FakeApi> {
+        self.world().apis.clone()
+    }
+
+    /// The next deploy or undeploy calls fail with these errors, one each.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = ConnectorError>) {
+        self.world().failures.extend(errors);
+    }
+
+    /// CreateRestApi answers only after `delay` (a slow gateway).
+    pub fn slow_create(&self, delay: Duration) {
+        self.world().create_delay = delay;
+    }
+
+    /// Undeploys answer only after `delay`.
+    pub fn slow_undeploy(&self, delay: Duration) {
+        self.world().undeploy_delay = delay;
+    }
+
+    /// What the gateway-side pre-deploy checks report.
+    pub fn set_predeploy(&self, report: PredeployReport) {
+        self.world().predeploy = report;
+    }
+
+    fn take_failure(&self) -> Option<ConnectorError> {
+        self.world().failures.pop_front()
+    }
+
+    fn find_owned(&self, ownership: &Ownership) -> Option<String> {
+        let mut world = self.world();
+        world.calls.push("GetRestApis");
+        world
+            .apis
+            .iter()
+            .find(|(_, api)| {
+                api.ownership.api_id == ownership.api_id
+                    && api.ownership.environment_id == ownership.environment_id
+            })
+            .map(|(id, _)| id.clone())
+    }
+
+    async fn create(&self, request: &DeployRequest<'_>) -> String {
+        let delay = self.world().create_delay;
+        tokio::time::sleep(delay).await;
+        let mut world = self.world();
+        world.calls.push("CreateRestApi");
+        world.next_id += 1;
+        let id = format!("fake{:06}", world.next_id);
+        world.apis.insert(
+            id.clone(),
+            FakeApi {
+                name: request.name.to_owned(),
+                ownership: request.ownership.clone(),
+                document: Value::Null,
+                stage: request.stage.to_owned(),
+                stage_deployment_id: None,
+                blocked: false,
+            },
+        );
+        id
+    }
+}
+
+#[async_trait]
+impl GatewayConnector for FakeGateway {
+    async fn check(&self) -> CheckReport {
+        self.world().calls.push("GetCallerIdentity");
+        CheckReport {
+            ok: true,
+            account_id: Some("000000000000".into()),
+            principal_arn: Some("arn:aws:iam::000000000000:user/fake".into()),
+            credentials_provider: "fake".into(),
+            checks: vec![CheckItem {
+                name: "fake".into(),
+                ok: true,
+                detail: "the in-memory gateway answers".into(),
+            }],
+        }
+    }
+
+    async fn predeploy(&self, _design: &ApiDesign) -> PredeployReport {
+        self.world().predeploy.clone()
+    }
+
+    async fn deploy(&self, request: DeployRequest<'_>) -> Result<DeployOutcome, ConnectorError> {
+        if let Some(error) = self.take_failure() {
+            return Err(error);
+        }
+        let known = request
+            .rest_api_id
+            .filter(|id| self.world().apis.contains_key(*id))
+            .map(str::to_owned);
+        let (rest_api_id, created, adopted) = match known {
+            Some(id) => (id, false, false),
+            None => match self.find_owned(request.ownership) {
+                Some(id) => (id, false, true),
+                None => (self.create(&request).await, true, false),
+            },
+        };
+        let mut world = self.world();
+        world.calls.push("PutRestApi");
+        world.calls.push("CreateDeployment");
+        world.next_id += 1;
+        let deployment_id = format!("dep{:06}", world.next_id);
+        let api = world
+            .apis
+            .get_mut(&rest_api_id)
+            .expect("created or found above");
+        api.document = request.document.clone();
+        api.stage = request.stage.to_owned();
+        api.stage_deployment_id = Some(deployment_id.clone());
+        api.blocked = request.blocked;
+        Ok(DeployOutcome {
+            rest_api_id,
+            deployment_id,
+            created,
+            adopted,
+        })
+    }
+
+    async fn undeploy(
+        &self,
+        rest_api_id: Option<&str>,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError> {
+        let delay = self.world().undeploy_delay;
+        tokio::time::sleep(delay).await;
+        if let Some(error) = self.take_failure() {
+            return Err(error);
+        }
+        let id = match rest_api_id {
+            Some(id) => Some(id.to_owned()),
+            None => self.find_owned(ownership),
+        };
+        let mut world = self.world();
+        if let Some(id) = id {
+            world.calls.push("DeleteRestApi");
+            world.apis.remove(&id);
+        }
+        Ok(())
+    }
+
+    async fn set_blocked(
+        &self,
+        rest_api_id: &str,
+        _stage: &str,
+        blocked: bool,
+    ) -> Result<(), ConnectorError> {
+        let mut world = self.world();
+        world.calls.push("UpdateStage");
+        match world.apis.get_mut(rest_api_id) {
+            Some(api) => {
+                api.blocked = blocked;
+                Ok(())
+            }
+            None => Err(ConnectorError::Rejected(format!(
+                "UpdateStage failed: NotFoundException: no REST API {rest_api_id}"
+            ))),
+        }
+    }
+
+    async fn describe(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayApi>, ConnectorError> {
+        let mut world = self.world();
+        world.calls.push("GetRestApi");
+        Ok(world.apis.get(rest_api_id).map(|api| GatewayApi {
+            rest_api_id: rest_api_id.to_owned(),
+            name: api.name.clone(),
+            stage_deployment_id: api
+                .stage_deployment_id
+                .clone()
+                .filter(|_| api.stage == stage),
+        }))
+    }
+}
+
+/// Hands the one fake gateway to every environment.
+#[derive(Debug, Default, Clone)]
+pub struct FakeGateways {
+    pub gateway: FakeGateway,
+}
+
+#[async_trait]
+impl Gateways for FakeGateways {
+    async fn connect(
+        &self,
+        _target: &GatewayTarget,
+    ) -> Result<Arc<dyn GatewayConnector>, OutboundError> {
+        Ok(Arc::new(self.gateway.clone()))
+    }
+
+    fn forget(&self, _environment: EnvironmentId) {}
+}

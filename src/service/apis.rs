@@ -1,0 +1,204 @@
+//! API designs and their revisions: writes that the API's deployments guard. A forced
+//! delete undeploys everywhere first and answers at once; the worker deletes the API after
+//! the last undeploy.
+
+use super::environments::refuse_if_live;
+use super::{Actor, AppState, Precondition, ServiceError, deployments};
+use crate::domain::api::ApiDesign;
+use crate::domain::ids::{ApiId, RevisionId};
+use crate::store::RowLock;
+use crate::store::apis::{self as store, ApiRow, WriteError};
+use crate::store::deployments as deployment_store;
+use crate::store::revisions::{self, CreateOutcome, RevisionRow};
+
+fn write_error(error: WriteError, design: &ApiDesign) -> ServiceError {
+    match error {
+        WriteError::DuplicateNameVersion => ServiceError::Conflict(format!(
+            "an API named `{}` with version `{}` already exists",
+            design.name.as_str(),
+            design.version.as_str()
+        )),
+        WriteError::Database(e) => e.into(),
+    }
+}
+
+fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
+    if api.deleting {
+        return Err(ServiceError::Conflict(
+            "the API is being deleted: it is undeploying everywhere".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Stores a validated new design (created, or imported from OpenAPI).
+pub async fn create(
+    state: &AppState,
+    design: &ApiDesign,
+    actor: Actor<'_>,
+) -> Result<ApiRow, ServiceError> {
+    let row = store::insert(&state.db, design, actor)
+        .await
+        .map_err(|e| write_error(e, design))?;
+    tracing::info!(api = %row.id, name = design.name.as_str(), "created an API");
+    Ok(row)
+}
+
+/// Replaces the design if `precondition` accepts the current version; the row stays
+/// locked from the check to the write, so of two writers that read one version one wins.
+pub async fn replace(
+    state: &AppState,
+    id: ApiId,
+    design: &ApiDesign,
+    precondition: &Precondition,
+    actor: Actor<'_>,
+) -> Result<ApiRow, ServiceError> {
+    let mut tx = state.db.begin().await?;
+    let current = store::lock(&mut tx, id, RowLock::Update)
+        .await?
+        .ok_or(ServiceError::NotFound("API"))?;
+    precondition.check(current.version)?;
+    refuse_if_deleting(&current)?;
+    let row = store::update(&mut tx, id, design, actor)
+        .await
+        .map_err(|e| write_error(e, design))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub enum Deletion {
+    Deleted,
+    /// Undeploys are queued; the API is deleted after the last one (`deleting: true`).
+    Started(Box<ApiRow>),
+}
+
+/// Deletes an API that is deployed nowhere; with `force`, undeploys it everywhere first.
+/// The guard and the change are one transaction holding the API's row, so no deploy can
+/// slip in between.
+pub async fn delete(
+    state: &AppState,
+    id: ApiId,
+    force: bool,
+    actor: Actor<'_>,
+) -> Result<Deletion, ServiceError> {
+    let mut tx = state.db.begin().await?;
+    let api = store::lock(&mut tx, id, RowLock::Update)
+        .await?
+        .ok_or(ServiceError::NotFound("API"))?;
+    let live = deployment_store::live(&mut *tx, Some(id), None).await?;
+    if live.is_empty() {
+        store::delete(&mut *tx, id).await?;
+        tx.commit().await?;
+        tracing::info!(api = %id, "deleted an API");
+        return Ok(Deletion::Deleted);
+    }
+    if !force {
+        refuse_if_live(&live, "undeploy the API first, or delete with force=true")?;
+    }
+    if !api.deleting {
+        store::set_deleting(&mut *tx, id, true, None).await?;
+    }
+    // Deployments already undeploying keep their job; the others get one.
+    let pending: Vec<_> = live
+        .iter()
+        .filter(|d| d.status != crate::domain::deployment::DeploymentStatus::Undeploying)
+        .collect();
+    for deployment in pending {
+        deployment_store::request(
+            &mut tx,
+            deployment.api_id,
+            deployment.environment_id,
+            crate::domain::deployment::JobKind::Undeploy,
+            None,
+            actor,
+        )
+        .await?;
+    }
+    let row = store::get(&mut *tx, id)
+        .await?
+        .ok_or(ServiceError::NotFound("API"))?;
+    tx.commit().await?;
+    state.jobs_waker.notify_waiters();
+    tracing::info!(api = %id, "deleting an API: undeploying it everywhere first");
+    Ok(Deletion::Started(Box::new(row)))
+}
+
+/// Snapshots the API's current design as its next revision.
+pub async fn create_revision(
+    state: &AppState,
+    api_id: ApiId,
+    description: &str,
+    actor: Actor<'_>,
+) -> Result<RevisionRow, ServiceError> {
+    let api = deployments::find_api(state, api_id).await?;
+    refuse_if_deleting(&api)?;
+    let max_kept = state.config.max_revisions_per_api;
+    match revisions::create(&state.db, api_id, description, actor, i64::from(max_kept)).await? {
+        CreateOutcome::Created(row) => {
+            tracing::info!(api = %api_id, number = row.number, "created a revision");
+            Ok(*row)
+        }
+        CreateOutcome::ApiNotFound => Err(ServiceError::NotFound("API")),
+        CreateOutcome::AtCap => Err(ServiceError::Conflict(format!(
+            "the API already keeps {max_kept} revisions, the most allowed \
+             (max_revisions_per_api); delete one it no longer needs first"
+        ))),
+    }
+}
+
+/// Deletes a revision no live deployment holds or is about to; the guard and the delete
+/// share one transaction holding the API's row, which every deploy request share-locks.
+pub async fn delete_revision(
+    state: &AppState,
+    api_id: ApiId,
+    id: RevisionId,
+) -> Result<(), ServiceError> {
+    let mut tx = state.db.begin().await?;
+    store::lock(&mut tx, api_id, RowLock::Update)
+        .await?
+        .ok_or(ServiceError::NotFound("API"))?;
+    let live = deployment_store::live(&mut *tx, Some(api_id), None).await?;
+    let using: Vec<_> = live
+        .into_iter()
+        .filter(|d| d.revision_id == Some(id) || d.target_revision_id == Some(id))
+        .collect();
+    refuse_if_live(&using, "the revision is deployed")?;
+    if !revisions::delete(&mut *tx, api_id, id).await? {
+        return Err(ServiceError::NotFound("revision"));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get(state: &AppState, id: ApiId) -> Result<ApiRow, ServiceError> {
+    deployments::find_api(state, id).await
+}
+
+pub async fn list(
+    state: &AppState,
+    filter: &store::ApiFilter,
+    after: Option<ApiId>,
+    limit: i64,
+) -> Result<Vec<ApiRow>, ServiceError> {
+    Ok(store::list(&state.db, filter, after, limit).await?)
+}
+
+pub async fn revisions(
+    state: &AppState,
+    api_id: ApiId,
+    after: Option<RevisionId>,
+    limit: i64,
+) -> Result<Vec<RevisionRow>, ServiceError> {
+    deployments::find_api(state, api_id).await?;
+    Ok(revisions::list(&state.db, api_id, after, limit).await?)
+}
+
+pub async fn revision(
+    state: &AppState,
+    api_id: ApiId,
+    id: RevisionId,
+) -> Result<RevisionRow, ServiceError> {
+    revisions::get(&state.db, api_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound("revision"))
+}

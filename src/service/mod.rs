@@ -1,0 +1,70 @@
+//! The application layer: every rule, guard and transaction of a use case, called by the
+//! front ends (the HTTP API, later the console) and by the deploy workers alike. Services
+//! take the acting principal, so a change is attributed where it is made; they return
+//! `ServiceError`, which each front end renders once.
+
+pub mod apis;
+pub mod catalog;
+pub mod deployments;
+pub mod environments;
+pub mod error;
+pub mod jobs;
+pub mod lifecycle;
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+pub use error::ServiceError;
+
+use crate::auth::tokens::TokenService;
+use crate::aws::connector::Gateways;
+use crate::config::Config;
+use crate::idp::jwks::JwksCache;
+use crate::outbound::OutboundGuard;
+use crate::secrets::Keyring;
+
+/// Everything a service (and so a handler or a worker) may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub tokens: Arc<TokenService>,
+    pub keyring: Arc<Keyring>,
+    /// Signing keys of key managers whose users may use the developer portal.
+    pub jwks: Arc<JwksCache>,
+    pub metrics: PrometheusHandle,
+    pub outbound: OutboundGuard,
+    /// The connector of each environment's gateway.
+    pub gateways: Arc<dyn Gateways>,
+    /// Wakes this replica's idle deploy workers when a job is queued.
+    pub jobs_waker: Arc<Notify>,
+}
+
+/// Who is acting: the client id (or `issuer#subject` of a key-manager user) that changes
+/// and their audit entries are attributed to.
+pub type Actor<'a> = &'a str;
+
+/// The versions a change may apply to (a front end's `If-Match`); `any()` when the caller
+/// named none.
+#[derive(Debug, Clone, Default)]
+pub struct Precondition(Option<Vec<i64>>);
+
+impl Precondition {
+    pub fn any() -> Self {
+        Self(None)
+    }
+
+    pub fn one_of(versions: Vec<i64>) -> Self {
+        Self(Some(versions))
+    }
+
+    pub fn check(&self, current: i64) -> Result<(), ServiceError> {
+        match &self.0 {
+            Some(versions) if !versions.contains(&current) => Err(ServiceError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+}
