@@ -4,4 +4,5 @@ pub mod apigateway;
 pub mod check;
 pub mod clients;
 pub mod connector;
+pub mod error;
 pub mod predeploy;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::clients::EnvironmentClients;
+use super::error::AwsFailure;
 use crate::domain::api::ApiDesign;
 use crate::domain::api::policy::{AwsOAuth2, Policy};
 
@@ -143,7 +144,7 @@ async fn check_function(
             field,
             reason: format!(
                 "could not look the function up: {}",
-                aws_sdk_lambda::error::DisplayErrorContext(&e)
+                AwsFailure::from_sdk("GetFunction", &e).detail()
             ),
         }),
     }
@@ -188,7 +189,7 @@ async fn check_role(
             field,
             reason: format!(
                 "could not look the role up: {}",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                AwsFailure::from_sdk("GetRole", &e).detail()
             ),
         }),
     }
