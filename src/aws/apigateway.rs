@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_apigateway::config::http::HttpResponse;
-use aws_sdk_apigateway::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigateway::primitives::Blob;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOperation, PutMode};
 
@@ -20,6 +20,7 @@ use super::connector::{
     ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
     Gateways, Ownership,
 };
+use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
 use super::predeploy;
 use crate::domain::api::ApiDesign;
@@ -72,17 +73,17 @@ impl AwsConnector {
                 },
                 not_found: false,
             })?;
-        let result = call.await;
+        let result = call.await.map_err(|e| AwsFailure::from_sdk(name, &e));
         let outcome = match &result {
             Ok(_) => "ok",
-            Err(e) if is_throttle(e) => "throttled",
+            Err(failure) if failure.throttled => "throttled",
             Err(_) => "error",
         };
         metrics::counter!("fedgate_aws_calls_total", "operation" => name, "outcome" => outcome)
             .increment(1);
-        result.map_err(|e| CallFailure {
-            not_found: is_not_found(&e),
-            error: classify(name, &e),
+        result.map_err(|failure| CallFailure {
+            not_found: failure.not_found,
+            error: failure.into(),
         })
     }
 
@@ -430,50 +431,5 @@ struct CallFailure {
 impl From<CallFailure> for ConnectorError {
     fn from(failure: CallFailure) -> Self {
         failure.error
-    }
-}
-
-fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    match error {
-        SdkError::ServiceError(e) => {
-            e.err().code() == Some("NotFoundException") || e.raw().status().as_u16() == 404
-        }
-        _ => false,
-    }
-}
-
-fn is_throttle<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    match error {
-        SdkError::ServiceError(e) => {
-            e.err().code() == Some("TooManyRequestsException") || e.raw().status().as_u16() == 429
-        }
-        _ => false,
-    }
-}
-
-/// AWS's verdict in words, and whether retrying can help.
-fn classify<E>(name: &str, error: &SdkError<E, HttpResponse>) -> ConnectorError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match error {
-        SdkError::ServiceError(e) => {
-            let status = e.raw().status().as_u16();
-            let message = format!(
-                "{name}: {}: {}",
-                e.err().code().unwrap_or("error"),
-                e.err().message().unwrap_or("no message")
-            );
-            if is_throttle(error) || status >= 500 {
-                ConnectorError::Transient(message)
-            } else {
-                ConnectorError::Rejected(message)
-            }
-        }
-        SdkError::TimeoutError(_) => ConnectorError::Transient(format!("{name}: timed out")),
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ConnectorError::Transient(format!("{name}: {}", DisplayErrorContext(error)))
-        }
-        other => ConnectorError::Rejected(format!("{name}: {}", DisplayErrorContext(other))),
     }
 }

@@ -2,11 +2,13 @@
 //! the read calls its pre-deploy checks need? Every check runs, concurrently, within the
 //! SDK's bounded timeouts.
 
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::clients::EnvironmentClients;
+use super::error::AwsFailure;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -56,20 +58,23 @@ pub async fn run(clients: &EnvironmentClients) -> CheckReport {
                 Ok(format!("authenticated as {}", out.arn().unwrap_or("?"))),
             )
         }
-        Err(e) => item("sts:GetCallerIdentity", Err(describe(&e))),
+        Err(e) => item(
+            "sts:GetCallerIdentity",
+            Err(describe("GetCallerIdentity", &e)),
+        ),
     };
     let checks = [
         identity_item,
         item(
             "apigateway:GET /restapis",
             apis.map(|_| "may read REST APIs".to_owned())
-                .map_err(|e| describe(&e)),
+                .map_err(|e| describe("GetRestApis", &e)),
         ),
         item(
             "lambda:GetFunction",
-            read_allowed(function, "ResourceNotFoundException"),
+            read_allowed("GetFunction", function, "ResourceNotFoundException"),
         ),
-        item("iam:GetRole", read_allowed(role, "NoSuchEntity")),
+        item("iam:GetRole", read_allowed("GetRole", role, "NoSuchEntity")),
     ];
     report.ok = checks.iter().all(|c| c.ok);
     report.checks = checks.into();
@@ -89,43 +94,28 @@ fn item(name: &str, result: Result<String, String>) -> CheckItem {
 }
 
 /// A probe succeeds when the call is allowed: the expected "not found" proves it.
-fn read_allowed<T, E, R>(
-    result: Result<T, SdkError<E, R>>,
+fn read_allowed<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
     not_found_code: &str,
 ) -> Result<String, String>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok("read allowed".into()),
         Err(SdkError::ServiceError(e)) if e.err().code() == Some(not_found_code) => {
             Ok("read allowed".into())
         }
-        Err(e) => Err(describe(&e)),
+        Err(e) => Err(describe(operation, &e)),
     }
 }
 
 /// AWS's own code and message for service errors; the cause chain for transport ones
-/// (unreachable endpoint, timeout, bad TLS).
-fn describe<E, R>(error: &SdkError<E, R>) -> String
+/// (unreachable endpoint, timeout, bad TLS) — in words, with what to do about it.
+fn describe<E>(operation: &'static str, error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    match error {
-        SdkError::ServiceError(e) => format!(
-            "{}: {}",
-            e.err().code().unwrap_or("error"),
-            e.err().message().unwrap_or("no message")
-        ),
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
-        SdkError::DispatchFailure(_) => {
-            format!(
-                "could not reach the endpoint: {}",
-                DisplayErrorContext(error)
-            )
-        }
-        other => DisplayErrorContext(other).to_string(),
-    }
+    AwsFailure::from_sdk(operation, error).detail()
 }

@@ -2,6 +2,7 @@
 //! exists and trusts API Gateway. The pure checks live in `domain::predeploy`.
 
 use super::clients::EnvironmentClients;
+use super::error::AwsFailure;
 use crate::domain::api::ApiDesign;
 use crate::domain::api::policy::AwsOAuth2;
 use crate::domain::predeploy::{
@@ -57,7 +58,7 @@ async fn check_function(
             field,
             reason: format!(
                 "could not look the function up: {}",
-                aws_sdk_lambda::error::DisplayErrorContext(&e)
+                AwsFailure::from_sdk("GetFunction", &e).detail()
             ),
         }),
     }
@@ -102,7 +103,7 @@ async fn check_role(
             field,
             reason: format!(
                 "could not look the role up: {}",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                AwsFailure::from_sdk("GetRole", &e).detail()
             ),
         }),
     }
