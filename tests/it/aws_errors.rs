@@ -119,7 +119,8 @@ async fn a_dead_endpoint_could_not_be_reached() {
     }
 }
 
-/// Deploys with one attempt and no pre-deploy checks; returns the settled deployment.
+/// Deploys with one attempt and no pre-deploy checks; returns the failed deployment, which
+/// a 502 problem carries.
 async fn failed_deploy(endpoint: &str) -> Value {
     let mut settings = fast_limits();
     settings.push(("deploy_max_attempts", json!(1)));
@@ -134,9 +135,11 @@ async fn failed_deploy(endpoint: &str) -> Value {
         )
         .await;
     let status = response.status();
-    let deployment: Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{deployment:#}");
-    assert_eq!(deployment["status"], "failed", "{deployment:#}");
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(status, 502, "{problem:#}");
+    let deployment = problem["deployment"].clone();
+    assert_eq!(deployment["status"], "failed", "{problem:#}");
+    assert_words(problem["detail"].as_str().unwrap());
     deployment
 }
 
