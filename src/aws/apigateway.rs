@@ -422,6 +422,17 @@ impl GatewayConnector for AwsConnector {
     }
 }
 
+/// Transient failures are worth retrying; the others are the gateway's refusal.
+impl From<AwsFailure> for ConnectorError {
+    fn from(failure: AwsFailure) -> Self {
+        if failure.transient {
+            ConnectorError::Transient(failure.to_string())
+        } else {
+            ConnectorError::Rejected(failure.to_string())
+        }
+    }
+}
+
 /// A failed call: AWS's verdict, and whether it said "not found".
 struct CallFailure {
     error: ConnectorError,

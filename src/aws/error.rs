@@ -11,8 +11,6 @@ use std::fmt;
 use aws_sdk_apigateway::config::http::HttpResponse;
 use aws_sdk_apigateway::error::{ConnectorError, ErrorMetadata, ProvideErrorMetadata, SdkError};
 
-use super::connector::ConnectorError as GatewayError;
-
 /// A failed AWS call, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsFailure {
@@ -131,17 +129,6 @@ impl fmt::Display for AwsFailure {
 }
 
 impl std::error::Error for AwsFailure {}
-
-/// Transient failures are worth retrying; the others are the gateway's refusal.
-impl From<AwsFailure> for GatewayError {
-    fn from(failure: AwsFailure) -> Self {
-        if failure.transient {
-            GatewayError::Transient(failure.to_string())
-        } else {
-            GatewayError::Rejected(failure.to_string())
-        }
-    }
-}
 
 fn transport(operation: &'static str, message: String, hint: &str, transient: bool) -> AwsFailure {
     AwsFailure {
@@ -323,6 +310,8 @@ fn is_bare_label(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use std::io;
+
+    use crate::aws::connector::ConnectorError as GatewayError;
 
     use aws_sdk_apigateway::operation::create_rest_api::CreateRestApiError;
     use aws_sdk_apigateway::operation::get_rest_apis::GetRestApisError;
