@@ -214,6 +214,16 @@ pub async fn settle(
                     ..DeploymentUpdate::status(deployment.status)
                 },
             };
+            // A newer request queued meanwhile keeps the status it set (pending,
+            // undeploying), so nobody waiting on it reads this older outcome as theirs.
+            let change = if store::newer_job_queued(&mut *tx, job).await? {
+                DeploymentUpdate {
+                    status: deployment.status,
+                    ..change
+                }
+            } else {
+                change
+            };
             store::update(&mut *tx, deployment.id, &change).await?;
             event(&mut tx, job, &format!("{}-done", job.kind), None).await?;
             (true, None)

@@ -623,3 +623,36 @@ async fn predeploy_checks_refuse_missing_authorizers_with_every_problem() {
         .unwrap();
     assert_eq!(none, 0, "a refused deploy leaves nothing behind");
 }
+
+#[tokio::test]
+async fn describe_reads_back_the_rest_api_and_its_stage() {
+    let f = fixture().await;
+    let api = f.create_api(&petstore("Described")).await;
+    let deployment = f.deploy(&api, None).await;
+    let environment = fedgate::service::environments::find(&f.app.state, &f.environment)
+        .await
+        .unwrap();
+    let connector = fedgate::service::environments::connect(&f.app.state, &environment)
+        .await
+        .unwrap();
+    let rest_api_id = deployment["restApiId"].as_str().unwrap();
+    let described = connector
+        .describe(rest_api_id, "prod")
+        .await
+        .unwrap()
+        .expect("the REST API exists");
+    assert_eq!(described.rest_api_id, rest_api_id);
+    assert_eq!(described.name, "Described 1.0.0");
+    assert_eq!(
+        described.stage_deployment_id.as_deref(),
+        deployment["awsDeploymentId"].as_str()
+    );
+    assert_eq!(f.undeploy(&api, &deployment).await.status(), 200);
+    assert!(
+        connector
+            .describe(rest_api_id, "prod")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
