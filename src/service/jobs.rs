@@ -317,23 +317,35 @@ async fn audit_outcome(
         (JobKind::Throttle, true) => "throttle applied",
         (_, false) => "failed",
     };
-    let entry = NewAuditEntry {
+    let action = format!(
+        "{} {} to {}: {outcome}",
+        job.kind, deployment.api_name, deployment.environment_name
+    );
+    let target = ("deployments", deployment.id.to_string());
+    audit::record(tx, &audit_entry(job, action, target, success, detail)).await
+}
+
+/// An audit entry of what a job did, in the name of whoever asked for the job.
+fn audit_entry(
+    job: &JobRow,
+    action: String,
+    (target_type, target_id): (&str, String),
+    success: bool,
+    detail: Option<String>,
+) -> NewAuditEntry {
+    NewAuditEntry {
         actor: job
             .requested_by
             .clone()
             .unwrap_or_else(|| "fedgate".to_owned()),
-        action: format!(
-            "{} {} to {}: {outcome}",
-            job.kind, deployment.api_name, deployment.environment_name
-        ),
-        target_type: "deployments".into(),
-        target_id: Some(deployment.id.to_string()),
+        action,
+        target_type: target_type.to_owned(),
+        target_id: Some(target_id),
         status: None,
         success,
         detail,
         request_id: None,
-    };
-    audit::record(tx, &entry).await
+    }
 }
 
 /// After an undeploy of an API a forced delete is waiting on: delete the API once nothing
@@ -352,22 +364,11 @@ async fn finish_forced_delete(
         return Ok(());
     }
     apis::delete(&mut *tx, api.id).await?;
-    let entry = NewAuditEntry {
-        actor: job
-            .requested_by
-            .clone()
-            .unwrap_or_else(|| "fedgate".to_owned()),
-        action: format!(
-            "delete API {}: deleted after undeploying",
-            api.design.name.as_str()
-        ),
-        target_type: "apis".into(),
-        target_id: Some(api.id.to_string()),
-        status: None,
-        success: true,
-        detail: None,
-        request_id: None,
-    };
+    let action = format!(
+        "delete API {}: deleted after undeploying",
+        api.design.name.as_str()
+    );
+    let entry = audit_entry(job, action, ("apis", api.id.to_string()), true, None);
     audit::record(&mut *tx, &entry).await?;
     tracing::info!(api = %api.id, "deleted an API after undeploying it everywhere");
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::fake::{fake_fixture, pets};
 
@@ -49,12 +49,7 @@ async fn a_gateway_call_outliving_the_lease_runs_once() {
 async fn a_stopping_replica_releases_its_job_to_another() {
     let f = fake_fixture(&[("deploy_workers", json!(0))]).await;
     let api = f.create_api(&pets("Handover")).await;
-    let queued: Value = f
-        .request_deploy(&api, "", json!({"environment": "fake"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let queued = f.queue_deploy(&api).await;
     // A replica with one worker, a one-second grace, and a gateway slower than that.
     f.gateway.slow_create(Duration::from_secs(30));
     let mut config = crate::common::test_config(

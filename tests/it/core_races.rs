@@ -27,18 +27,27 @@ async fn release(mut conn: sqlx::PgConnection) {
     sqlx::query("COMMIT").execute(&mut conn).await.unwrap();
 }
 
+/// Sends a request in the background; the task ends with its status.
+fn spawn_request(
+    f: &FakeFixture,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> tokio::task::JoinHandle<u16> {
+    let mut request = f
+        .app
+        .http
+        .request(method, f.app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+}
+
 fn spawn_delete(f: &FakeFixture, path: String, token: String) -> tokio::task::JoinHandle<u16> {
-    let http = f.app.http.clone();
-    let url = f.app.url(&path);
-    tokio::spawn(async move {
-        http.delete(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    })
+    spawn_request(f, reqwest::Method::DELETE, &path, &token, None)
 }
 
 async fn create_revision(f: &FakeFixture, api: &str) -> String {
@@ -57,19 +66,10 @@ async fn create_revision(f: &FakeFixture, api: &str) -> String {
 }
 
 async fn live_deployments(f: &FakeFixture, api: &str) -> Vec<Value> {
-    let list = f
-        .app
-        .get_ok(
-            &format!("/publisher/v1/apis/{api}/deployments"),
-            &f.publisher,
-        )
-        .await;
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    f.deployments(api)
+        .await
+        .into_iter()
         .filter(|d| d["status"] != "undeployed")
-        .cloned()
         .collect()
 }
 
@@ -117,21 +117,7 @@ async fn moving_an_environment_while_a_deploy_is_requested() {
     let mut moved = f.app.get_ok(&path, &admin).await;
     moved["config"]["region"] = json!("eu-west-1");
     let held = hold(&f, "environments", &f.environment_id, "FOR SHARE").await;
-    let replace = {
-        let http = f.app.http.clone();
-        let url = f.app.url(&path);
-        let admin = admin.clone();
-        tokio::spawn(async move {
-            http.put(url)
-                .bearer_auth(admin)
-                .json(&moved)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let replace = spawn_request(&f, reqwest::Method::PUT, &path, &admin, Some(moved));
     assert!(
         f.lock_waiters(1).await,
         "the replace never waited for the row"
@@ -218,41 +204,25 @@ async fn retiring_an_api_while_a_deploy_is_requested() {
     }
     // The deploy is held after its checks, at the environment's row.
     let held = hold(&f, "environments", &f.environment_id, "FOR UPDATE").await;
-    let deploy = {
-        let http = f.app.http.clone();
-        let url = f.app.url(&format!("/publisher/v1/apis/{api}/deployments"));
-        let token = f.publisher.clone();
-        tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(token)
-                .json(&json!({"environment": "fake"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let deploy = spawn_request(
+        &f,
+        reqwest::Method::POST,
+        &format!("/publisher/v1/apis/{api}/deployments"),
+        &f.publisher,
+        Some(json!({"environment": "fake"})),
+    );
     assert!(
         f.lock_waiters(1).await,
         "the deploy never waited for the row"
     );
     // The retire either waits for the deploy, or the deploy sees the retire.
-    let retire = {
-        let http = f.app.http.clone();
-        let url = f.app.url(&format!("/publisher/v1/apis/{api}/lifecycle"));
-        let token = f.publisher.clone();
-        tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(token)
-                .json(&json!({"action": "retire"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let retire = spawn_request(
+        &f,
+        reqwest::Method::POST,
+        &format!("/publisher/v1/apis/{api}/lifecycle"),
+        &f.publisher,
+        Some(json!({"action": "retire"})),
+    );
     f.lock_waiters(2).await;
     release(held).await;
     let (deploy, retire) = (deploy.await.unwrap(), retire.await.unwrap());

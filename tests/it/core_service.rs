@@ -9,7 +9,7 @@ use fedgate::aws::connector::ConnectorError;
 use fedgate::domain::ids::ApiId;
 use fedgate::service::apis::{self, Deletion};
 use fedgate::service::deployments;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::expect_problem;
 use crate::common::fake::{fake_fixture, pets};
@@ -86,14 +86,8 @@ async fn an_api_without_resources_is_refused_before_any_gateway_call() {
         .await;
     expect_problem(preview, 409).await;
     assert!(f.gateway.calls().is_empty(), "{:?}", f.gateway.calls());
-    let deployments = f
-        .app
-        .get_ok(
-            &format!("/publisher/v1/apis/{api}/deployments"),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(deployments["items"], json!([]));
+    let deployments = f.deployments(&api).await;
+    assert!(deployments.is_empty());
 }
 
 #[tokio::test]
@@ -154,12 +148,7 @@ async fn a_transient_failure_shows_the_attempt_and_the_next_try() {
     f.gateway.fail_next([ConnectorError::Transient(
         "CreateDeployment failed: TooManyRequestsException: slow down".into(),
     )]);
-    let queued: Value = f
-        .request_deploy(&api, "", json!({"environment": "fake"}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let queued = f.queue_deploy(&api).await;
     let path = format!(
         "/publisher/v1/apis/{api}/deployments/{}",
         queued["id"].as_str().unwrap()
@@ -228,31 +217,11 @@ async fn a_forced_delete_answers_at_once_and_deletes_after_the_undeploy() {
     let f = fake_fixture(&[]).await;
     let api = f.create_api(&pets("Doomed")).await;
     f.deploy(&api).await;
-    let response = f
-        .app
-        .delete(
-            &format!("/publisher/v1/apis/{api}?force=true"),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(response.status(), 202);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["deleting"], true);
+    f.force_delete(&api).await;
     // Gone once the worker has undeployed it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while f
-        .app
-        .get(&format!("/publisher/v1/apis/{api}"), &f.publisher)
-        .await
-        .status()
-        != 404
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the API was never deleted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    f.app
+        .wait_until_gone(&format!("/publisher/v1/apis/{api}"), &f.publisher, 15)
+        .await;
     assert!(f.gateway.apis().is_empty());
     assert_eq!(f.gateway.count("DeleteRestApi"), 1);
 }
@@ -307,14 +276,7 @@ async fn a_failed_undeploy_stops_the_forced_delete_and_says_why() {
     f.gateway.fail_next([ConnectorError::Rejected(
         "DeleteRestApi failed: AccessDeniedException: no".into(),
     )]);
-    let response = f
-        .app
-        .delete(
-            &format!("/publisher/v1/apis/{api}?force=true"),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(response.status(), 202);
+    f.force_delete(&api).await;
     let stopped = f
         .eventually(&format!("/publisher/v1/apis/{api}"), 15, |a| {
             a["deleting"] == false
@@ -322,14 +284,8 @@ async fn a_failed_undeploy_stops_the_forced_delete_and_says_why() {
         .await;
     let reason = stopped["deletionError"].as_str().unwrap();
     assert!(reason.contains("AccessDeniedException"), "{reason}");
-    let deployments = f
-        .app
-        .get_ok(
-            &format!("/publisher/v1/apis/{api}/deployments"),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(deployments["items"][0]["status"], "failed");
+    let deployments = f.deployments(&api).await;
+    assert_eq!(deployments[0]["status"], "failed");
     // The API can be edited again.
     let edit = f
         .app

@@ -142,20 +142,9 @@ async fn deployed_apis_revisions_and_environments_cannot_be_deleted() {
         )
         .await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while f
-        .app
-        .get(&format!("/publisher/v1/apis/{api}"), &f.publisher)
-        .await
-        .status()
-        != 404
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the API was never deleted"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    f.app
+        .wait_until_gone(&format!("/publisher/v1/apis/{api}"), &f.publisher, 30)
+        .await;
     let gone = moto_apigateway()
         .await
         .get_rest_api()

@@ -8,18 +8,10 @@ use aws_sdk_apigateway::Client as ApiGateway;
 use serde_json::{Value, json};
 
 use crate::common::localstack::{localstack_url, sdk_config};
-use crate::deployments::{Fixture, fixture_with};
+use crate::deployments::{Fixture, fast_limits, fixture_with};
 
 async fn localstack_fixture() -> Fixture {
-    let limits = [
-        ("aws_rate_create_rest_api_ms", json!(0)),
-        ("aws_rate_put_rest_api_ms", json!(0)),
-        ("aws_rate_create_deployment_ms", json!(0)),
-        ("aws_rate_delete_rest_api_ms", json!(0)),
-        ("aws_rate_overall_ms", json!(0)),
-        ("deploy_poll_interval_ms", json!(100)),
-    ];
-    let f = fixture_with(&limits, &localstack_url()).await;
+    let f = fixture_with(&fast_limits(), &localstack_url()).await;
     // Invocation URLs through LocalStack's execute-api route.
     let admin = f.app.admin_token().await;
     let path = format!("/admin/v1/environments/{}", f.environment);

@@ -17,16 +17,9 @@ pub struct FakeFixture {
     pub environment_id: String,
 }
 
-/// Settings that keep the tests quick: no quota spacing, fast polling, short retries.
+/// Settings that keep the tests quick (no quota spacing, fast polling), then `extra`.
 pub fn quick(extra: &[(&'static str, Value)]) -> Vec<(&'static str, Value)> {
-    let mut settings = vec![
-        ("aws_rate_create_rest_api_ms", json!(0)),
-        ("aws_rate_put_rest_api_ms", json!(0)),
-        ("aws_rate_create_deployment_ms", json!(0)),
-        ("aws_rate_delete_rest_api_ms", json!(0)),
-        ("aws_rate_overall_ms", json!(0)),
-        ("deploy_poll_interval_ms", json!(100)),
-    ];
+    let mut settings = crate::deployments::fast_limits();
     settings.extend(extra.iter().cloned());
     settings
 }
@@ -66,16 +59,46 @@ pub fn pets(name: &str) -> Value {
 }
 
 impl FakeFixture {
+    /// Creates an API and returns its id.
     pub async fn create_api(&self, body: &Value) -> String {
+        let created = self.app.create_api(&self.publisher, body).await;
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The API's deployments (first page).
+    pub async fn deployments(&self, api: &str) -> Vec<Value> {
+        let list = self
+            .app
+            .get_ok(
+                &format!("/publisher/v1/apis/{api}/deployments"),
+                &self.publisher,
+            )
+            .await;
+        list["items"].as_array().unwrap().clone()
+    }
+
+    /// Queues a deploy without waiting; returns the deployment (202).
+    pub async fn queue_deploy(&self, api: &str) -> Value {
+        let response = self
+            .request_deploy(api, "", json!({"environment": self.environment}))
+            .await;
+        assert_eq!(response.status(), 202);
+        response.json().await.unwrap()
+    }
+
+    /// DELETE …/apis/{id}?force=true, expecting 202 with `deleting: true`.
+    pub async fn force_delete(&self, api: &str) -> Value {
         let response = self
             .app
-            .post_json("/publisher/v1/apis", &self.publisher, body)
+            .delete(
+                &format!("/publisher/v1/apis/{api}?force=true"),
+                &self.publisher,
+            )
             .await;
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-        response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["deleting"], true, "{body:#}");
+        body
     }
 
     /// POST …/deployments with `query` (e.g. `?wait=10`) and `body`.

@@ -188,6 +188,18 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Waits (at most `seconds`) until GET `path` answers 404.
+    pub async fn wait_until_gone(&self, path: &str, token: &str, seconds: u64) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        while self.get(path, token).await.status() != 404 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{path} never went away"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
         self.http
             .delete(self.url(path))
