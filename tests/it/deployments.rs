@@ -444,9 +444,20 @@ async fn wait_for_status(f: &Fixture, path: &str, status: &str) -> Value {
     panic!("{path} never reached {status}");
 }
 
-/// A proxy in front of moto that answers the first `throttled` PutRestApi calls with
-/// AWS's 429 TooManyRequestsException.
-async fn throttling_proxy(throttled: usize) -> (String, Arc<AtomicUsize>) {
+/// What a proxy in front of moto does with a request.
+enum Action {
+    Forward,
+    /// Answer AWS's 429 TooManyRequestsException.
+    Throttle,
+    /// Forward it after a pause: a slow AWS.
+    Delay(std::time::Duration),
+}
+
+/// A proxy in front of moto that does what `rule` says with each request, given its
+/// method, path, and how many requests before it the rule matched (counted in `seen`).
+async fn moto_proxy(
+    rule: impl Fn(&axum::http::Method, &str, usize) -> Option<Action> + Clone + Send + Sync + 'static,
+) -> (String, Arc<AtomicUsize>) {
     use axum::body::Bytes;
     use axum::extract::Request;
     use axum::response::IntoResponse;
@@ -456,22 +467,37 @@ async fn throttling_proxy(throttled: usize) -> (String, Arc<AtomicUsize>) {
     let upstream = moto_url();
     let http = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |request: Request| {
-        let (counter, upstream, http) = (counter.clone(), upstream.clone(), http.clone());
+        let (counter, upstream, http, rule) = (
+            counter.clone(),
+            upstream.clone(),
+            http.clone(),
+            rule.clone(),
+        );
         async move {
             let (parts, body) = request.into_parts();
             let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-            let is_put_rest_api =
-                parts.method == "PUT" && parts.uri.path().starts_with("/restapis/");
-            if is_put_rest_api && counter.fetch_add(1, Ordering::SeqCst) < throttled {
-                return (
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    [
-                        ("x-amzn-errortype", "TooManyRequestsException"),
-                        ("content-type", "application/json"),
-                    ],
-                    r#"{"message": "Too Many Requests"}"#,
-                )
-                    .into_response();
+            let matched = rule(
+                &parts.method,
+                parts.uri.path(),
+                counter.load(Ordering::SeqCst),
+            );
+            if matched.is_some() {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            match matched.unwrap_or(Action::Forward) {
+                Action::Throttle => {
+                    return (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [
+                            ("x-amzn-errortype", "TooManyRequestsException"),
+                            ("content-type", "application/json"),
+                        ],
+                        r#"{"message": "Too Many Requests"}"#,
+                    )
+                        .into_response();
+                }
+                Action::Delay(pause) => tokio::time::sleep(pause).await,
+                Action::Forward => {}
             }
             let url = format!(
                 "{upstream}{}",
@@ -504,6 +530,69 @@ async fn throttling_proxy(throttled: usize) -> (String, Arc<AtomicUsize>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, seen)
+}
+
+/// A proxy in front of moto that answers the first `throttled` PutRestApi calls with
+/// AWS's 429 TooManyRequestsException.
+async fn throttling_proxy(throttled: usize) -> (String, Arc<AtomicUsize>) {
+    moto_proxy(move |method, path, before| {
+        let action = if before < throttled {
+            Action::Throttle
+        } else {
+            Action::Forward
+        };
+        (method == "PUT" && path.starts_with("/restapis/")).then_some(action)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_aws_call_outliving_the_lease_runs_once() {
+    // CreateRestApi answers after four seconds, the lease is one second, and two workers
+    // wait for work: renewing the lease keeps the job with its first worker.
+    let (proxy, creates) = moto_proxy(|method, path, _| {
+        (method == "POST" && path == "/restapis")
+            .then_some(Action::Delay(std::time::Duration::from_secs(4)))
+    })
+    .await;
+    let mut settings = fast_limits();
+    settings.extend([
+        ("deploy_lease_secs", json!(1)),
+        ("deploy_workers", json!(2)),
+    ]);
+    let f = fixture_with(&settings, &proxy).await;
+    let api = f.create_api(&petstore("SlowAws")).await;
+    let deployment = f.deploy(&api, None).await;
+    assert_eq!(creates.load(Ordering::SeqCst), 1, "CreateRestApi calls");
+    let aws = moto_apigateway().await;
+    let owned = aws
+        .get_rest_apis()
+        .limit(500)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .filter(|a| {
+            a.tags()
+                .and_then(|t| t.get("fedgate:api"))
+                .map(String::as_str)
+                == Some(api.as_str())
+        })
+        .count();
+    assert_eq!(owned, 1, "REST APIs tagged with this API");
+    let path = format!(
+        "/publisher/v1/apis/{api}/deployments/{}",
+        deployment["id"].as_str().unwrap()
+    );
+    let detail = f.app.get_ok(&path, &f.publisher).await;
+    let kinds: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["deploy-requested", "deploy-done"]);
 }
 
 #[tokio::test]
