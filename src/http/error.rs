@@ -69,6 +69,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unprocessable { detail, extra } => {
                 ApiError::Unprocessable { detail, extra }
             }
+            ServiceError::BadGateway { detail, extra } => ApiError::BadGateway { detail, extra },
             ServiceError::Internal(e) => ApiError::Internal(e),
         }
     }
@@ -160,17 +161,6 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         ApiError::NotFound(format!("{what} not found"))
-    }
-
-    /// A refused write of the `what` named `name`: taken name → 409, stale version → 412.
-    pub fn from_write(error: crate::store::WriteError, what: &str, name: &str) -> Self {
-        match error {
-            crate::store::WriteError::DuplicateName => {
-                ApiError::Conflict(format!("{what} named `{name}` already exists"))
-            }
-            crate::store::WriteError::VersionMismatch => ApiError::PreconditionFailed,
-            crate::store::WriteError::Database(e) => e.into(),
-        }
     }
 
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {

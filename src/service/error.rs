@@ -23,6 +23,13 @@ pub enum ServiceError {
         detail: String,
         extra: serde_json::Map<String, serde_json::Value>,
     },
+    /// An upstream called on the caller's behalf (a key manager) failed; `extra` carries
+    /// what it said, which is the caller's to see.
+    #[error("{detail}")]
+    BadGateway {
+        detail: String,
+        extra: serde_json::Map<String, serde_json::Value>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

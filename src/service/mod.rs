@@ -4,11 +4,15 @@
 //! `ServiceError`, which each front end renders once.
 
 pub mod apis;
+pub mod applications;
+pub mod audit;
 pub mod catalog;
+pub mod clients;
 pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod jobs;
+pub mod key_managers;
 pub mod lifecycle;
 
 use std::sync::Arc;

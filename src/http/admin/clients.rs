@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::client_secret;
 use crate::domain::client::NewClient;
 use crate::domain::ids::ClientRecordId;
 use crate::domain::scope::Scope;
@@ -19,7 +18,8 @@ use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::store::clients::{self as store, ClientRow, InsertClientError};
+use crate::service::clients::{self as service, WithSecret};
+use crate::store::clients::ClientRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,6 +58,15 @@ pub struct ClientWithSecret {
     client_secret: String,
 }
 
+impl From<WithSecret> for ClientWithSecret {
+    fn from(issued: WithSecret) -> Self {
+        ClientWithSecret {
+            client: issued.client.into(),
+            client_secret: issued.secret.expose_secret().to_owned(),
+        }
+    }
+}
+
 impl From<ClientRow> for Client {
     fn from(row: ClientRow) -> Self {
         Client {
@@ -93,25 +102,14 @@ async fn create_client(
 > {
     let client = NewClient::parse(&body.name, body.client_id.as_deref(), &body.scopes)
         .map_err(ApiError::Validation)?;
-    let secret = client_secret::generate();
-    let hash = client_secret::hash(secret.clone()).await?;
-    let row = store::insert(&state.db, &client, &hash)
-        .await
-        .map_err(|e| match e {
-            InsertClientError::DuplicateClientId => ApiError::Conflict(format!(
-                "a client with clientId `{}` already exists",
-                client.client_id.as_str()
-            )),
-            InsertClientError::Database(e) => e.into(),
-        })?;
-    tracing::info!(client_id = %row.client_id, "created an API client");
+    let created = service::create(&state, &client).await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/admin/v1/clients/{}", row.id))],
-        Json(ClientWithSecret {
-            client: row.into(),
-            client_secret: secret.expose_secret().to_owned(),
-        }),
+        [(
+            header::LOCATION,
+            format!("/admin/v1/clients/{}", created.client.id),
+        )],
+        Json(created.into()),
     ))
 }
 
@@ -125,7 +123,7 @@ async fn list_clients(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Client>>, ApiError> {
     let limit = page.limit()?;
-    let rows = store::list(&state.db, page.after()?, limit + 1).await?;
+    let rows = service::list(&state, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(rows, limit, |r| r.id, Client::from)))
 }
 
@@ -141,10 +139,7 @@ async fn get_client(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ClientRecordId>,
 ) -> Result<Json<Client>, ApiError> {
-    let row = store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("client"))?;
-    Ok(Json(row.into()))
+    Ok(Json(service::find(&state, id).await?.into()))
 }
 
 /// Delete an API client; its tokens stop working at once
@@ -160,14 +155,8 @@ async fn delete_client(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ClientRecordId>,
 ) -> Result<StatusCode, ApiError> {
-    match store::delete_unless_last_admin(&state.db, id).await? {
-        store::DeleteOutcome::Deleted => Ok(StatusCode::NO_CONTENT),
-        store::DeleteOutcome::NotFound => Err(ApiError::not_found("client")),
-        store::DeleteOutcome::LastAdmin => Err(ApiError::Conflict(
-            "this is the last client with the admin scope; create another admin client first"
-                .into(),
-        )),
-    }
+    service::delete(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Replace a client's secret; the old one stops working
@@ -182,14 +171,5 @@ async fn rotate_secret(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ClientRecordId>,
 ) -> Result<Json<ClientWithSecret>, ApiError> {
-    let secret = client_secret::generate();
-    let hash = client_secret::hash(secret.clone()).await?;
-    let row = store::replace_secret_hash(&state.db, id, &hash)
-        .await?
-        .ok_or_else(|| ApiError::not_found("client"))?;
-    tracing::info!(client_id = %row.client_id, "rotated a client secret");
-    Ok(Json(ClientWithSecret {
-        client: row.into(),
-        client_secret: secret.expose_secret().to_owned(),
-    }))
+    Ok(Json(service::rotate_secret(&state, id).await?.into()))
 }

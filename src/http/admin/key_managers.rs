@@ -11,19 +11,16 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
-use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
-use crate::domain::validation::FieldError;
+use crate::domain::key_manager::KeyManagerInput;
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::secrets::Sealed;
-use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite};
-use crate::store::rotation::key_manager_context;
+use crate::service::key_managers::{self as service, KeyManagerRequest};
+use crate::store::key_managers::KeyManagerRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -124,90 +121,24 @@ fn respond(status: StatusCode, row: KeyManagerRow) -> Response {
     versioned_response(status, row.version, location, KeyManager::from(row))
 }
 
-/// Fetches the OIDC discovery document through the outbound guard.
-async fn discover(state: &AppState, well_known_url: &str) -> Result<Discovery, ApiError> {
-    let field =
-        |reason: String| ApiError::Validation(vec![FieldError::new("wellKnownUrl", reason)]);
-    let url = parse_endpoint_url(well_known_url).map_err(field)?;
-    state
-        .outbound
-        .check_url(&url)
-        .await
-        .map_err(|e| field(e.to_string()))?;
-    let response = state
-        .outbound
-        .http_client()
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| field(format!("discovery failed: {e}")))?;
-    if !response.status().is_success() {
-        return Err(field(format!(
-            "discovery answered HTTP {}",
-            response.status()
-        )));
-    }
-    response
-        .json::<Discovery>()
-        .await
-        .map_err(|e| field(format!("the discovery document is not valid JSON: {e}")))
-}
-
-/// Validates the body (discovering what it leaves out) into the row to write.
-async fn to_write(
-    state: &AppState,
-    body: &KeyManagerBody,
-    id: KeyManagerId,
-    existing: Option<&KeyManagerRow>,
-    actor: &str,
-) -> Result<KeyManagerWrite, ApiError> {
-    let discovered = match &body.well_known_url {
-        Some(url) => discover(state, url).await?,
-        None => Discovery::default(),
-    };
-    let input = KeyManagerInput {
-        name: &body.name,
-        display_name: body.display_name.as_deref(),
-        kind: &body.kind,
-        issuer: body.issuer.as_deref(),
-        jwks_uri: body.jwks_uri.as_deref(),
-        token_endpoint: body.token_endpoint.as_deref(),
-        registration_endpoint: body.registration_endpoint.as_deref(),
-        audience: body.audience.as_deref(),
-        scopes: &body.scopes,
-    };
-    let spec = KeyManagerSpec::parse(&input, &discovered).map_err(ApiError::Validation)?;
-    let registration_token: Option<Sealed> = match &body.registration_token {
-        Some(token) if token.is_empty() => {
-            return Err(ApiError::field("registrationToken", "must not be empty"));
+impl KeyManagerBody {
+    fn request(&self) -> KeyManagerRequest<'_> {
+        KeyManagerRequest {
+            fields: KeyManagerInput {
+                name: &self.name,
+                display_name: self.display_name.as_deref(),
+                kind: &self.kind,
+                issuer: self.issuer.as_deref(),
+                jwks_uri: self.jwks_uri.as_deref(),
+                token_endpoint: self.token_endpoint.as_deref(),
+                registration_endpoint: self.registration_endpoint.as_deref(),
+                audience: self.audience.as_deref(),
+                scopes: &self.scopes,
+            },
+            well_known_url: self.well_known_url.as_deref(),
+            registration_token: self.registration_token.as_deref(),
         }
-        Some(token) => Some(
-            state
-                .keyring
-                .seal(token.as_bytes(), &key_manager_context(&id.to_string())),
-        ),
-        None => existing.and_then(|row| row.sealed_registration_token()),
-    };
-    Ok(KeyManagerWrite {
-        id,
-        name: spec.name.as_str().to_owned(),
-        display_name: spec.display_name,
-        well_known_url: body.well_known_url.clone(),
-        issuer: spec.issuer.to_string(),
-        jwks_uri: spec.jwks_uri.to_string(),
-        token_endpoint: spec.token_endpoint.to_string(),
-        registration_endpoint: spec.registration_endpoint.map(|u| u.to_string()),
-        audience: spec.audience,
-        scopes: spec.scopes,
-        registration_token,
-        actor: actor.to_owned(),
-    })
-}
-
-async fn find(state: &AppState, id: KeyManagerId) -> Result<KeyManagerRow, ApiError> {
-    store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("key manager"))
+    }
 }
 
 /// Register a key manager
@@ -223,17 +154,7 @@ async fn create_key_manager(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<KeyManagerBody>,
 ) -> Result<Response, ApiError> {
-    let write = to_write(
-        &state,
-        &body,
-        KeyManagerId::new(),
-        None,
-        &caller.principal.client_id,
-    )
-    .await?;
-    let row = store::upsert(&state.db, &write, None)
-        .await
-        .map_err(|e| ApiError::from_write(e, "a key manager", &write.name))?;
+    let row = service::create(&state, &body.request(), &caller.principal.client_id).await?;
     Ok(respond(StatusCode::CREATED, row))
 }
 
@@ -247,7 +168,7 @@ async fn list_key_managers(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<KeyManager>>, ApiError> {
     let limit = page.limit()?;
-    let rows = store::list(&state.db, page.after()?, limit + 1).await?;
+    let rows = service::list(&state, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -268,7 +189,7 @@ async fn get_key_manager(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<KeyManagerId>,
 ) -> Result<Response, ApiError> {
-    Ok(respond(StatusCode::OK, find(&state, id).await?))
+    Ok(respond(StatusCode::OK, service::find(&state, id).await?))
 }
 
 /// Replace a key manager
@@ -289,19 +210,14 @@ async fn replace_key_manager(
     if_match: IfMatch,
     ValidJson(body): ValidJson<KeyManagerBody>,
 ) -> Result<Response, ApiError> {
-    let current = find(&state, id).await?;
-    if_match.check(current.version)?;
-    let write = to_write(
+    let row = service::replace(
         &state,
-        &body,
         id,
-        Some(&current),
+        &body.request(),
+        &if_match.0,
         &caller.principal.client_id,
     )
     .await?;
-    let row = store::upsert(&state.db, &write, Some(current.version))
-        .await
-        .map_err(|e| ApiError::from_write(e, "a key manager", &write.name))?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -317,9 +233,6 @@ async fn delete_key_manager(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<KeyManagerId>,
 ) -> Result<StatusCode, ApiError> {
-    if store::delete(&state.db, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("key manager"))
-    }
+    service::delete(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -20,8 +20,8 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::store::WriteError;
-use crate::store::applications::{self as store, ApplicationRow};
+use crate::service::applications as service;
+use crate::store::applications::ApplicationRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -89,27 +89,6 @@ fn respond(status: StatusCode, row: ApplicationRow) -> Response {
     versioned_response(status, row.version, location, Application::from(row))
 }
 
-fn write_error(error: WriteError, name: &str) -> ApiError {
-    match error {
-        WriteError::DuplicateName => {
-            ApiError::Conflict(format!("you already have an application named `{name}`"))
-        }
-        WriteError::VersionMismatch => ApiError::PreconditionFailed,
-        WriteError::Database(e) => e.into(),
-    }
-}
-
-/// The caller's application, else 404 (also when it is someone else's).
-pub async fn find(
-    state: &AppState,
-    owner: &str,
-    id: ApplicationId,
-) -> Result<ApplicationRow, ApiError> {
-    store::get(&state.db, owner, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("application"))
-}
-
 /// Create an application
 #[utoipa::path(post, path = "/applications", tag = "devportal", security(("bearer" = ["devportal"])),
     request_body = ApplicationBody,
@@ -125,9 +104,7 @@ async fn create_application(
     ValidJson(body): ValidJson<ApplicationBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse()?;
-    let row = store::insert(&state.db, &caller.principal.client_id, &spec)
-        .await
-        .map_err(|e| write_error(e, &spec.name))?;
+    let row = service::create(&state, &caller.principal.client_id, &spec).await?;
     Ok(respond(StatusCode::CREATED, row))
 }
 
@@ -141,8 +118,8 @@ async fn list_applications(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Application>>, ApiError> {
     let limit = page.limit()?;
-    let rows = store::list(
-        &state.db,
+    let rows = service::list(
+        &state,
         &caller.principal.client_id,
         page.after()?,
         limit + 1,
@@ -168,7 +145,7 @@ async fn get_application(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
 ) -> Result<Response, ApiError> {
-    let row = find(&state, &caller.principal.client_id, id).await?;
+    let row = service::find(&state, &caller.principal.client_id, id).await?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -191,13 +168,8 @@ async fn replace_application(
     if_match: IfMatch,
     ValidJson(body): ValidJson<ApplicationBody>,
 ) -> Result<Response, ApiError> {
-    let owner = &caller.principal.client_id;
-    let current = find(&state, owner, id).await?;
-    if_match.check(current.version)?;
     let spec = body.parse()?;
-    let row = store::update(&state.db, owner, id, &spec, current.version)
-        .await
-        .map_err(|e| write_error(e, &spec.name))?;
+    let row = service::replace(&state, &caller.principal.client_id, id, &spec, &if_match.0).await?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -215,9 +187,6 @@ async fn delete_application(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
 ) -> Result<StatusCode, ApiError> {
-    if store::delete(&state.db, &caller.principal.client_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("application"))
-    }
+    service::delete(&state, &caller.principal.client_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

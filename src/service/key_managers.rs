@@ -1,0 +1,155 @@
+//! Key managers: third-party OAuth2 / OIDC identity providers, given in full or
+//! discovered (through the outbound guard) from their `wellKnownUrl`. The initial access
+//! token for dynamic client registration is sealed to the key manager and kept on a
+//! replace that omits it.
+
+use super::{Actor, AppState, Precondition, ServiceError};
+use crate::domain::environment::parse_endpoint_url;
+use crate::domain::ids::KeyManagerId;
+use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
+use crate::secrets::Sealed;
+use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite};
+use crate::store::rotation::key_manager_context;
+
+/// A key manager as a front end gives it.
+pub struct KeyManagerRequest<'a> {
+    /// The explicit fields; they win over discovered ones.
+    pub fields: KeyManagerInput<'a>,
+    /// Where to discover the endpoints the fields leave out (stored as given).
+    pub well_known_url: Option<&'a str>,
+    /// The initial access token for registration; `None` keeps the stored one.
+    pub registration_token: Option<&'a str>,
+}
+
+/// Fetches the OIDC discovery document through the outbound guard; every failure is the
+/// `wellKnownUrl` field's.
+async fn discover(state: &AppState, well_known_url: &str) -> Result<Discovery, ServiceError> {
+    let field = |reason: String| ServiceError::field("wellKnownUrl", reason);
+    let url = parse_endpoint_url(well_known_url).map_err(field)?;
+    state
+        .outbound
+        .check_url(&url)
+        .await
+        .map_err(|e| field(e.to_string()))?;
+    let response = state
+        .outbound
+        .http_client()
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| field(format!("discovery failed: {e}")))?;
+    if !response.status().is_success() {
+        return Err(field(format!(
+            "discovery answered HTTP {}",
+            response.status()
+        )));
+    }
+    response
+        .json::<Discovery>()
+        .await
+        .map_err(|e| field(format!("the discovery document is not valid JSON: {e}")))
+}
+
+/// Validates the request (discovering what it leaves out) into the row to write.
+async fn to_write(
+    state: &AppState,
+    request: &KeyManagerRequest<'_>,
+    id: KeyManagerId,
+    existing: Option<&KeyManagerRow>,
+    actor: Actor<'_>,
+) -> Result<KeyManagerWrite, ServiceError> {
+    let discovered = match request.well_known_url {
+        Some(url) => discover(state, url).await?,
+        None => Discovery::default(),
+    };
+    let spec =
+        KeyManagerSpec::parse(&request.fields, &discovered).map_err(ServiceError::Validation)?;
+    let registration_token: Option<Sealed> = match request.registration_token {
+        Some("") => {
+            return Err(ServiceError::field(
+                "registrationToken",
+                "must not be empty",
+            ));
+        }
+        Some(token) => Some(
+            state
+                .keyring
+                .seal(token.as_bytes(), &key_manager_context(&id.to_string())),
+        ),
+        None => existing.and_then(|row| row.sealed_registration_token()),
+    };
+    Ok(KeyManagerWrite {
+        id,
+        name: spec.name.as_str().to_owned(),
+        display_name: spec.display_name,
+        well_known_url: request.well_known_url.map(str::to_owned),
+        issuer: spec.issuer.to_string(),
+        jwks_uri: spec.jwks_uri.to_string(),
+        token_endpoint: spec.token_endpoint.to_string(),
+        registration_endpoint: spec.registration_endpoint.map(|u| u.to_string()),
+        audience: spec.audience,
+        scopes: spec.scopes,
+        registration_token,
+        actor: actor.to_owned(),
+    })
+}
+
+pub async fn find(state: &AppState, id: KeyManagerId) -> Result<KeyManagerRow, ServiceError> {
+    store::get(&state.db, id)
+        .await?
+        .ok_or(ServiceError::NotFound("key manager"))
+}
+
+/// A key manager by id, or by name; `None` when there is none.
+pub async fn lookup(state: &AppState, key: &str) -> Result<Option<KeyManagerRow>, ServiceError> {
+    Ok(match key.parse::<KeyManagerId>() {
+        Ok(id) => store::get(&state.db, id).await?,
+        Err(_) => store::get_by_name(&state.db, key).await?,
+    })
+}
+
+pub async fn list(
+    state: &AppState,
+    after: Option<KeyManagerId>,
+    limit: i64,
+) -> Result<Vec<KeyManagerRow>, ServiceError> {
+    Ok(store::list(&state.db, after, limit).await?)
+}
+
+pub async fn create(
+    state: &AppState,
+    request: &KeyManagerRequest<'_>,
+    actor: Actor<'_>,
+) -> Result<KeyManagerRow, ServiceError> {
+    let write = to_write(state, request, KeyManagerId::new(), None, actor).await?;
+    store::upsert(&state.db, &write, None)
+        .await
+        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))
+}
+
+/// Replaces a key manager if `precondition` accepts its version. Discovery runs between
+/// the read and the write, so the write applies only to the version read (a concurrent
+/// change makes it fail as a precondition).
+pub async fn replace(
+    state: &AppState,
+    id: KeyManagerId,
+    request: &KeyManagerRequest<'_>,
+    precondition: &Precondition,
+    actor: Actor<'_>,
+) -> Result<KeyManagerRow, ServiceError> {
+    let current = find(state, id).await?;
+    precondition.check(current.version)?;
+    let write = to_write(state, request, id, Some(&current), actor).await?;
+    store::upsert(&state.db, &write, Some(current.version))
+        .await
+        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))
+}
+
+/// Deletes a key manager (with the applications' keys at it).
+pub async fn delete(state: &AppState, id: KeyManagerId) -> Result<(), ServiceError> {
+    if store::delete(&state.db, id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("key manager"))
+    }
+}
