@@ -22,7 +22,8 @@ fn write_error(error: WriteError, design: &ApiDesign) -> ServiceError {
     }
 }
 
-fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
+/// A conflict while a forced delete is undeploying the API: it takes no edits or deploys.
+pub fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
     if api.deleting {
         return Err(ServiceError::Conflict(
             "the API is being deleted: it is undeploying everywhere".into(),
@@ -98,22 +99,7 @@ pub async fn delete(
     if !api.deleting {
         store::set_deleting(&mut *tx, id, true, None).await?;
     }
-    // Deployments already undeploying keep their job; the others get one.
-    let pending: Vec<_> = live
-        .iter()
-        .filter(|d| d.status != crate::domain::deployment::DeploymentStatus::Undeploying)
-        .collect();
-    for deployment in pending {
-        deployment_store::request(
-            &mut tx,
-            deployment.api_id,
-            deployment.environment_id,
-            crate::domain::deployment::JobKind::Undeploy,
-            None,
-            actor,
-        )
-        .await?;
-    }
+    deployments::queue_undeploys(&mut tx, id, actor).await?;
     let row = store::get(&mut *tx, id)
         .await?
         .ok_or(ServiceError::NotFound("API"))?;

@@ -26,10 +26,8 @@ pub async fn find_api(state: &AppState, id: ApiId) -> Result<ApiRow, ServiceErro
 
 /// Why a job of `kind` may not be queued for `api` now.
 fn refuse_job(api: &ApiRow, kind: JobKind) -> Result<(), ServiceError> {
-    if api.deleting && kind != JobKind::Undeploy {
-        return Err(ServiceError::Conflict(
-            "the API is being deleted: it is undeploying everywhere".into(),
-        ));
+    if kind != JobKind::Undeploy {
+        super::apis::refuse_if_deleting(api)?;
     }
     if kind == JobKind::Deploy && api.lifecycle_state == LifecycleState::Retired {
         return Err(ServiceError::Conflict(
@@ -192,14 +190,19 @@ async fn queue(
 }
 
 /// Queues an undeploy of every live deployment of an API in the caller's transaction
-/// (which holds the API's row); returns how many were queued.
+/// (which holds the API's row); one already undeploying keeps its job. Returns how many
+/// were queued.
 pub async fn queue_undeploys(
     conn: &mut sqlx::PgConnection,
     api_id: ApiId,
     actor: Actor<'_>,
 ) -> Result<usize, sqlx::Error> {
     let live = store::live(&mut *conn, Some(api_id), None).await?;
-    for deployment in &live {
+    let pending: Vec<_> = live
+        .iter()
+        .filter(|d| d.status != DeploymentStatus::Undeploying)
+        .collect();
+    for deployment in &pending {
         store::request(
             conn,
             deployment.api_id,
@@ -210,7 +213,7 @@ pub async fn queue_undeploys(
         )
         .await?;
     }
-    Ok(live.len())
+    Ok(pending.len())
 }
 
 /// What a deploy would do, without touching the gateway.

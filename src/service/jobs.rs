@@ -231,11 +231,7 @@ pub async fn settle(
         Err(JobError::Fenced) => return Ok(()),
         Err(JobError::Postponed(message, delay)) => {
             tracing::info!(job = %job.id, ?delay, %message, "postponed");
-            let at = store::retry_job(&mut *tx, job.id, delay, &message).await?;
-            sqlx::query("UPDATE deploy_jobs SET attempts = attempts - 1 WHERE id = $1")
-                .bind(job.id)
-                .execute(&mut *tx)
-                .await?;
+            let at = store::postpone_job(&mut *tx, job.id, delay, &message).await?;
             let detail = format!("{message}; next try at {}", at.to_rfc3339());
             event(&mut tx, job, "postponed", Some(&detail)).await?;
             tx.commit().await?;

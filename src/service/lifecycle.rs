@@ -23,11 +23,7 @@ pub async fn change(
         .await?
         .ok_or(ServiceError::NotFound("API"))?;
     precondition.check(current.version)?;
-    if current.deleting {
-        return Err(ServiceError::Conflict(
-            "the API is being deleted: it is undeploying everywhere".into(),
-        ));
-    }
+    super::apis::refuse_if_deleting(&current)?;
     let api = store::apply(&mut tx, &current, action, actor)
         .await?
         .map_err(|refused| ServiceError::Conflict(refused.to_string()))?;

@@ -403,6 +403,26 @@ pub async fn retry_job(
     .await
 }
 
+/// Puts a job back in the queue until a quota slot frees up; nothing failed, so the
+/// attempt it was claimed with is given back.
+pub async fn postpone_job(
+    db: impl PgExecutor<'_>,
+    job_id: JobId,
+    delay: Duration,
+    reason: &str,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE deploy_jobs SET status = 'queued', error = $3, lease_until = NULL,
+                run_after = now() + make_interval(secs => $2), attempts = attempts - 1
+         WHERE id = $1 RETURNING run_after",
+    )
+    .bind(job_id)
+    .bind(delay.as_secs_f64())
+    .bind(reason)
+    .fetch_one(db)
+    .await
+}
+
 /// Whether a newer request has superseded this job's while it ran.
 pub async fn newer_job_queued(db: impl PgExecutor<'_>, job: &JobRow) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
