@@ -26,18 +26,8 @@ async fn a_gateway_call_outliving_the_lease_runs_once() {
         f.gateway.calls()
     );
     assert_eq!(f.gateway.apis().len(), 1);
-    let path = format!(
-        "/publisher/v1/apis/{api}/deployments/{}",
-        deployment["id"].as_str().unwrap()
-    );
-    let history = f.app.get_ok(&path, &f.publisher).await["history"].clone();
-    let kinds: Vec<&str> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["deploy-requested", "deploy-done"], "{history:#}");
+    let kinds = f.app.history_kinds(&api, &deployment, &f.publisher).await;
+    assert_eq!(kinds, ["deploy-requested", "deploy-done"]);
     let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM deploy_jobs")
         .fetch_one(&f.app.state.db)
         .await

@@ -188,6 +188,23 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// The event kinds of a deployment's history, oldest first.
+    pub async fn history_kinds(&self, api: &str, deployment: &Value, token: &str) -> Vec<String> {
+        let path = format!(
+            "/publisher/v1/apis/{api}/deployments/{}",
+            deployment["id"].as_str().unwrap()
+        );
+        let response = self.get(&path, token).await;
+        assert_eq!(response.status(), 200);
+        let detail: Value = response.json().await.unwrap();
+        detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Waits (at most `seconds`) until GET `path` answers 404.
     pub async fn wait_until_gone(&self, path: &str, token: &str, seconds: u64) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
