@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::auth::bootstrap::ensure_admin_client;
+use crate::auth::client_secret::SecretHasher;
+use crate::auth::throttle::{self, FailureThrottle, parse_trusted_proxies};
 use crate::auth::tokens::TokenService;
 use crate::aws::apigateway::AwsGateways;
 use crate::aws::clients::AwsTimeouts;
@@ -82,7 +84,25 @@ impl Application {
         let outbound = OutboundGuard::new(&config.outbound_allow)
             .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
         let gateways = gateways.unwrap_or_else(|| aws_gateways(&config, &db, &outbound));
+        let failures = |per_source, per_client_source| {
+            Arc::new(FailureThrottle::new(throttle::Limits {
+                window: Duration::from_secs(config.token_failure_window_secs),
+                per_source,
+                per_client_source,
+            }))
+        };
+        let login_throttle = failures(
+            config.token_failures_per_source,
+            config.token_failures_per_client_source,
+        );
+        let refusals = failures(config.token_failures_per_source, u32::MAX);
+        let trusted_proxies = parse_trusted_proxies(&config.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         let state = AppState {
+            hasher: SecretHasher::new(config.token_max_concurrent_checks),
+            login_throttle,
+            refusals,
+            trusted_proxies: Arc::new(trusted_proxies),
             db,
             tokens: Arc::new(tokens),
             keyring: Arc::new(keyring),
@@ -125,11 +145,15 @@ impl Application {
             self.state.config.deploy_workers,
             stop_rx.clone(),
         );
-        let server = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.changed().await;
-            })
-            .into_future();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .into_future();
         tokio::pin!(server);
         let result = tokio::select! {
             result = &mut server => result.map_err(anyhow::Error::from),

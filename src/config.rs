@@ -34,6 +34,14 @@ pub struct Config {
     pub jwt_signing_key: Option<SecretString>,
     pub jwt_issuer: String,
     pub token_ttl_secs: u64,
+    /// Client secrets checked at once (argon2, 19 MiB each); 0 means one per CPU core.
+    pub token_max_concurrent_checks: usize,
+    pub token_failure_window_secs: u64,
+    pub token_failures_per_source: u32,
+    pub token_failures_per_client_source: u32,
+    /// Proxies whose `X-Forwarded-For` names the real source address (CIDRs or IPs).
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
@@ -192,6 +200,21 @@ impl Config {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        if self.token_failure_window_secs == 0 {
+            return Err(invalid("token_failure_window_secs", "must be at least 1"));
+        }
+        if self.token_failures_per_source == 0 || self.token_failures_per_client_source == 0 {
+            return Err(invalid(
+                "token_failures_per_client_source",
+                "failure limits must be at least 1",
+            ));
+        }
+        crate::auth::throttle::parse_trusted_proxies(&self.trusted_proxies).map_err(|reason| {
+            ConfigError::Invalid {
+                key: "trusted_proxies",
+                reason,
+            }
+        })?;
         if self.request_timeout_secs == 0 {
             return Err(invalid("request_timeout_secs", "must be at least 1"));
         }

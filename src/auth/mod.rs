@@ -2,4 +2,5 @@
 
 pub mod bootstrap;
 pub mod client_secret;
+pub mod throttle;
 pub mod tokens;

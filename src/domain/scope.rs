@@ -78,6 +78,11 @@ impl Scopes {
         self.0.is_subset(&other.0)
     }
 
+    /// The scopes both have; none when they share nothing.
+    pub fn intersection(&self, other: &Scopes) -> Option<Scopes> {
+        Self::from_iter_nonempty(self.0.intersection(&other.0).copied())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
         self.0.iter().copied()
     }
@@ -101,6 +106,18 @@ impl fmt::Display for Scopes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intersection_keeps_only_shared_scopes() {
+        let token = Scopes::parse_space_separated("admin publisher").unwrap();
+        let client = Scopes::parse_space_separated("publisher devportal").unwrap();
+        assert_eq!(
+            token.intersection(&client).unwrap().to_string(),
+            "publisher"
+        );
+        let devportal = Scopes::parse_space_separated("devportal").unwrap();
+        assert!(token.intersection(&devportal).is_none());
+    }
 
     #[test]
     fn parses_and_prints_space_separated() {

@@ -1,25 +1,25 @@
 //! Typed auth extractors: a handler that takes `Authenticated<AdminScope>` cannot run
-//! without a valid bearer token carrying the `admin` scope.
+//! without a valid bearer token carrying the `admin` scope. Who the token speaks for is
+//! `service::auth`'s to decide; this layer reads the header, answers 401/403 and records
+//! each refusal in the audit log (bounded per source address).
 //!
-//! The developer portal also accepts users of external IdPs: an RS256 token whose issuer
-//! is a registered key manager and whose signature its JWKS verifies is a `devportal`
-//! principal (and nothing more), identified as `{issuer}#{sub}` so that it can never be
-//! mistaken for a fedgate client, whose ids have neither `:` nor `#`.
+//! The developer portal also accepts users of key managers (external IdPs): their token
+//! makes a `devportal` principal and nothing more.
 
 use std::marker::PhantomData;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts, MatchedPath};
 use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine;
-use jsonwebtoken::{Algorithm, Validation};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::tokens::Principal;
-use crate::domain::environment::parse_endpoint_url;
-use crate::domain::scope::{Scope, Scopes};
-use crate::store;
+use crate::auth::throttle::source_address;
+use crate::domain::scope::Scope;
+use crate::service::Actor;
+use crate::service::audit::{self, Refusal};
+use crate::service::auth::{self as service, AuthError};
 
 /// Names the scope an extractor demands.
 pub trait RequiredScope: Send + Sync + 'static {
@@ -41,9 +41,9 @@ impl RequiredScope for DevportalScope {
     const SCOPE: Scope = Scope::Devportal;
 }
 
-/// A caller whose token is valid and carries `R::SCOPE`.
+/// A caller whose token is valid and carries `R::SCOPE`: the actor services audit.
 pub struct Authenticated<R: RequiredScope> {
-    pub principal: Principal,
+    pub actor: Actor,
     _scope: PhantomData<R>,
 }
 
@@ -57,116 +57,90 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = bearer_token(parts)?;
-        let principal = if R::SCOPE == Scope::Devportal && !is_fedgate_token(token) {
-            external_principal(&state, token).await?
-        } else {
-            fedgate_principal(&state, token).await?
+        let token = match bearer_token(parts) {
+            Ok(token) => token,
+            Err(refusal) => return Err(refuse(&state, parts, "anonymous", refusal).await),
         };
+        let principal =
+            match service::authenticate(&state, token, R::SCOPE == Scope::Devportal).await {
+                Ok(principal) => principal,
+                Err(AuthError::Invalid(reason)) => {
+                    return Err(refuse(&state, parts, "anonymous", invalid_token(reason)).await);
+                }
+                Err(AuthError::Service(error)) => return Err(error.into()),
+            };
         if !principal.scopes.contains(R::SCOPE) {
-            return Err(ApiError::Forbidden(format!(
+            let refusal = ApiError::Forbidden(format!(
                 "this operation needs the `{}` scope; the token has `{}`",
                 R::SCOPE,
                 principal.scopes
-            )));
+            ));
+            return Err(refuse(&state, parts, principal.name(), refusal).await);
         }
         Ok(Self {
-            principal,
+            actor: Actor {
+                principal,
+                request_id: request_id(parts),
+            },
             _scope: PhantomData,
         })
     }
 }
 
-async fn fedgate_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let principal = state
-        .tokens
-        .verify(token)
-        .map_err(|e| invalid_token(&e.to_string()))?;
-    // A deleted client's tokens stop working at once, not when they expire.
-    if store::clients::find_by_client_id(&state.db, &principal.client_id)
-        .await?
-        .is_none()
-    {
-        return Err(invalid_token("the client of this token no longer exists"));
+/// The `X-Request-Id` of the request (set by the request-id layer when the caller sent
+/// none), for the audit log.
+pub fn request_id(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The address the request came from: the peer, or what trusted proxies say it was.
+pub fn source(parts: &Parts, state: &AppState) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    source_address(peer, &forwarded, &state.trusted_proxies)
+}
+
+/// Records a refused request in the audit log — unless its source has already been
+/// refused more than the limit in this window, then it is only counted — and returns the
+/// refusal to answer.
+async fn refuse(state: &AppState, parts: &Parts, actor: &str, refusal: ApiError) -> ApiError {
+    let source = source(parts, state);
+    if state.refusals.wait("", source).is_some() {
+        metrics::counter!("fedgate_audit_refusals_suppressed_total").increment(1);
+        return refusal;
     }
-    Ok(principal)
-}
-
-/// fedgate signs its own tokens with HS256; anything else may come from a key manager.
-fn is_fedgate_token(token: &str) -> bool {
-    jsonwebtoken::decode_header(token).is_ok_and(|h| h.alg == Algorithm::HS256)
-}
-
-/// The claims needed to find who issued a token, read before its signature is checked.
-#[derive(serde::Deserialize)]
-struct Unverified {
-    iss: String,
-}
-
-#[derive(serde::Deserialize)]
-struct ExternalClaims {
-    iss: String,
-    sub: String,
-}
-
-/// A developer signed in at a trusted key manager: its RS256 token, checked against that
-/// key manager's JWKS, issuer and (when it has one) audience.
-async fn external_principal(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let invalid = || invalid_token("the access token is invalid");
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-    if header.alg != Algorithm::RS256 {
-        return Err(invalid());
-    }
-    let payload = token.split('.').nth(1).ok_or_else(invalid)?;
-    let unverified: Unverified = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(invalid)?;
-    for km in store::key_managers::find_by_issuer(&state.db, &unverified.iss).await? {
-        let Ok(jwks_uri) = parse_endpoint_url(&km.jwks_uri) else {
-            continue;
-        };
-        let key = match state
-            .jwks
-            .key(&state.outbound, km.id, &jwks_uri, header.kid.as_deref())
-            .await
-        {
-            Ok(Some(key)) => key,
-            Ok(None) => continue,
-            Err(error) => {
-                tracing::warn!(key_manager = %km.name, %error, "cannot read the key manager's JWKS");
-                continue;
-            }
-        };
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[unverified.iss.as_str()]);
-        match &km.audience {
-            Some(audience) => {
-                // Required too: jsonwebtoken lets a token without `aud` through otherwise.
-                validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-                validation.set_audience(&[audience]);
-            }
-            None => {
-                validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-                validation.validate_aud = false;
-            }
-        }
-        match jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation) {
-            Ok(data) => {
-                let claims = data.claims;
-                return Ok(Principal {
-                    client_id: format!("{}#{}", claims.iss.trim_end_matches('/'), claims.sub),
-                    scopes: Scopes::from_iter_nonempty([Scope::Devportal]).expect("one scope"),
-                });
-            }
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                return Err(invalid_token("the access token has expired"));
-            }
-            Err(_) => continue,
-        }
-    }
-    Err(invalid())
+    state.refusals.failed("", source);
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let status = refusal.status();
+    audit::refused(
+        state,
+        Refusal {
+            actor,
+            action: format!("{} {route}", parts.method),
+            target_type: route.split('/').nth(3).unwrap_or("unknown"),
+            target_id: None,
+            status: Some(status.as_u16()),
+            detail: format!("{refusal}, from {source}"),
+            request_id: request_id(parts),
+        },
+    )
+    .await;
+    refusal
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {

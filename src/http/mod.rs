@@ -1,7 +1,6 @@
 //! The HTTP interface: one `AppState`, a `router()` per area, shared layers.
 
 pub mod admin;
-pub mod audit;
 pub mod auth;
 pub mod devportal;
 pub mod error;
@@ -90,10 +89,6 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(middleware::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            audit::record_changes,
-        ))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(
             ServiceBuilder::new()

@@ -2,8 +2,7 @@
 //! OAuth2's own shape (`{error, error_description}`), not problem+json, as clients expect.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -13,10 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use crate::auth::client_secret;
-use crate::domain::scope::Scopes;
-use crate::store;
+use super::{AppState, auth};
+use crate::service::auth::{self as service, Login, LoginError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(issue_token))
@@ -48,6 +45,12 @@ pub struct OAuthError {
     error_description: String,
     #[serde(skip)]
     basic_challenge: bool,
+    /// A status other than the one the error code implies (413, 429).
+    #[serde(skip)]
+    status: Option<StatusCode>,
+    /// Seconds to wait before trying again (429).
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -56,24 +59,31 @@ impl OAuthError {
             error,
             error_description: description.into(),
             basic_challenge: false,
+            status: None,
+            retry_after: None,
         }
     }
 }
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = match self.error {
+        let status = self.status.unwrap_or(match self.error {
             "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
-        };
-        let challenge = self.basic_challenge;
+        });
+        let (challenge, retry_after) = (self.basic_challenge, self.retry_after);
         let mut response = (status, no_store(), Json(self)).into_response();
         if challenge {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"fedgate\""),
             );
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -89,6 +99,8 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
 /// Exchange client credentials for an access token
 ///
 /// Client authentication by HTTP Basic or by the `client_id`/`client_secret` form fields.
+/// Failed logins are throttled per source address and per client id from one source
+/// address (429 with `Retry-After`).
 #[utoipa::path(
     post,
     path = "/auth/token",
@@ -98,13 +110,18 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
         (status = 200, description = "An access token", body = TokenResponse),
         (status = 400, description = "Malformed request, unsupported grant or invalid scope", body = OAuthError),
         (status = 401, description = "Unknown client or wrong secret", body = OAuthError),
+        (status = 413, description = "The body is too large", body = OAuthError),
+        (status = 429, description = "Too many failed logins from this address; see Retry-After", body = OAuthError),
     )
 )]
 async fn issue_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, OAuthError> {
+    let (parts, body) = request.into_parts();
+    let source = auth::source(&parts, &state);
+    let request_id = auth::request_id(&parts);
+    let headers = parts.headers;
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -120,6 +137,20 @@ async fn issue_token(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
+    // Read here rather than by an extractor, so that even a too-large body is answered
+    // in OAuth2's error shape.
+    let body = axum::body::to_bytes(body, state.config.body_limit_bytes)
+        .await
+        .map_err(|_| OAuthError {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..OAuthError::new(
+                "invalid_request",
+                format!(
+                    "the request body is larger than {} bytes",
+                    state.config.body_limit_bytes
+                ),
+            )
+        })?;
     let form: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|e| OAuthError::new("invalid_request", format!("malformed form body: {e}")))?;
     match form.grant_type.as_deref() {
@@ -132,41 +163,32 @@ async fn issue_token(
             ));
         }
     }
-    let (credentials, used_basic) = client_credentials(&headers, &form)?;
-    let invalid_client = || OAuthError {
-        basic_challenge: used_basic,
-        ..OAuthError::new("invalid_client", "unknown client or wrong secret")
+    let ((client_id, secret), used_basic) = client_credentials(&headers, &form)?;
+    let login = Login {
+        client_id: &client_id,
+        secret,
+        scope: form.scope.as_deref(),
+        source,
+        request_id,
     };
-    let client = store::clients::find_by_client_id(&state.db, &credentials.0)
-        .await
-        .map_err(|e| server_error(e.into()))?;
-    let stored_hash = client.as_ref().map(|c| c.secret_hash.clone());
-    if !client_secret::verify(credentials.1, stored_hash).await {
-        return Err(invalid_client());
-    }
-    let client = client.ok_or_else(invalid_client)?;
-    let allowed = client.scopes().ok_or_else(invalid_client)?;
-    let granted = match form.scope.as_deref().map(str::trim) {
-        None | Some("") => allowed,
-        Some(requested) => {
-            let requested = Scopes::parse_space_separated(requested)
-                .map_err(|e| OAuthError::new("invalid_scope", e))?;
-            if !requested.is_subset(&allowed) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    format!("this client may request only `{allowed}`"),
-                ));
-            }
-            requested
-        }
-    };
-    let access_token = state.tokens.issue(&client.client_id, &granted);
-    tracing::info!(client_id = %client.client_id, scope = %granted, "issued an access token");
+    let issued = service::login(&state, login).await.map_err(|e| match e {
+        LoginError::InvalidClient => OAuthError {
+            basic_challenge: used_basic,
+            ..OAuthError::new("invalid_client", e.to_string())
+        },
+        LoginError::InvalidScope(reason) => OAuthError::new("invalid_scope", reason),
+        LoginError::Throttled(wait) => OAuthError {
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(wait.as_secs().max(1)),
+            ..OAuthError::new("temporarily_unavailable", e.to_string())
+        },
+        LoginError::Service(error) => server_error(error.into()),
+    })?;
     let body = TokenResponse {
-        access_token,
+        access_token: issued.access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl().as_secs(),
-        scope: granted.to_string(),
+        expires_in: issued.expires_in,
+        scope: issued.scopes.to_string(),
     };
     Ok((no_store(), Json(body)).into_response())
 }
@@ -180,10 +202,9 @@ fn client_credentials(
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        });
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, credentials)| credentials);
     match (basic, &form.client_id) {
         (Some(_), Some(_)) if form.client_secret.is_some() => Err(OAuthError::new(
             "invalid_request",

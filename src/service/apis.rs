@@ -2,6 +2,7 @@
 //! delete undeploys everywhere first and answers at once; the worker deletes the API after
 //! the last undeploy.
 
+use super::audit::{self, Change};
 use super::environments::refuse_if_live;
 use super::{Actor, AppState, Precondition, ServiceError, deployments};
 use crate::domain::api::ApiDesign;
@@ -36,13 +37,20 @@ pub fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
 pub async fn create(
     state: &AppState,
     design: &ApiDesign,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<ApiRow, ServiceError> {
-    let row = store::insert(&state.db, design, actor)
-        .await
-        .map_err(|e| write_error(e, design))?;
-    tracing::info!(api = %row.id, name = design.name.as_str(), "created an API");
-    Ok(row)
+    let change = Change::new("apis.create", "apis");
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        let row = store::insert(&mut *tx, design, actor.name())
+            .await
+            .map_err(|e| write_error(e, design))?;
+        audit::record(&mut *tx, actor, &change.on(row.id)).await?;
+        tx.commit().await?;
+        tracing::info!(api = %row.id, name = design.name.as_str(), "created an API");
+        Ok(row)
+    })
+    .await
 }
 
 /// Replaces the design if `precondition` accepts the current version; the row stays
@@ -52,19 +60,24 @@ pub async fn replace(
     id: ApiId,
     design: &ApiDesign,
     precondition: &Precondition,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<ApiRow, ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let current = store::lock(&mut tx, id, RowLock::Update)
-        .await?
-        .ok_or(ServiceError::NotFound("API"))?;
-    precondition.check(current.version)?;
-    refuse_if_deleting(&current)?;
-    let row = store::update(&mut tx, id, design, actor)
-        .await
-        .map_err(|e| write_error(e, design))?;
-    tx.commit().await?;
-    Ok(row)
+    let change = Change::new("apis.update", "apis").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        let current = store::lock(&mut tx, id, RowLock::Update)
+            .await?
+            .ok_or(ServiceError::NotFound("API"))?;
+        precondition.check(current.version)?;
+        refuse_if_deleting(&current)?;
+        let row = store::update(&mut tx, id, design, actor.name())
+            .await
+            .map_err(|e| write_error(e, design))?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 pub enum Deletion {
@@ -80,33 +93,43 @@ pub async fn delete(
     state: &AppState,
     id: ApiId,
     force: bool,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<Deletion, ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let api = store::lock(&mut tx, id, RowLock::Update)
-        .await?
-        .ok_or(ServiceError::NotFound("API"))?;
-    let live = deployment_store::live(&mut *tx, Some(id), None).await?;
-    if live.is_empty() {
-        store::delete(&mut *tx, id).await?;
+    let change = Change::new("apis.delete", "apis").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        let api = store::lock(&mut tx, id, RowLock::Update)
+            .await?
+            .ok_or(ServiceError::NotFound("API"))?;
+        let live = deployment_store::live(&mut *tx, Some(id), None).await?;
+        if live.is_empty() {
+            store::delete(&mut *tx, id).await?;
+            audit::record(&mut *tx, actor, &change).await?;
+            tx.commit().await?;
+            tracing::info!(api = %id, "deleted an API");
+            return Ok(Deletion::Deleted);
+        }
+        if !force {
+            refuse_if_live(&live, "undeploy the API first, or delete with force=true")?;
+        }
+        if !api.deleting {
+            store::set_deleting(&mut *tx, id, true, None).await?;
+        }
+        deployments::queue_undeploys(&mut tx, id, actor.name()).await?;
+        let row = store::get(&mut *tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound("API"))?;
+        let change = Change {
+            action: "apis.delete-started",
+            ..change
+        };
+        audit::record(&mut *tx, actor, &change).await?;
         tx.commit().await?;
-        tracing::info!(api = %id, "deleted an API");
-        return Ok(Deletion::Deleted);
-    }
-    if !force {
-        refuse_if_live(&live, "undeploy the API first, or delete with force=true")?;
-    }
-    if !api.deleting {
-        store::set_deleting(&mut *tx, id, true, None).await?;
-    }
-    deployments::queue_undeploys(&mut tx, id, actor).await?;
-    let row = store::get(&mut *tx, id)
-        .await?
-        .ok_or(ServiceError::NotFound("API"))?;
-    tx.commit().await?;
-    state.jobs_waker.notify_waiters();
-    tracing::info!(api = %id, "deleting an API: undeploying it everywhere first");
-    Ok(Deletion::Started(Box::new(row)))
+        state.jobs_waker.notify_waiters();
+        tracing::info!(api = %id, "deleting an API: undeploying it everywhere first");
+        Ok(Deletion::Started(Box::new(row)))
+    })
+    .await
 }
 
 /// Snapshots the API's current design as its next revision.
@@ -114,22 +137,38 @@ pub async fn create_revision(
     state: &AppState,
     api_id: ApiId,
     description: &str,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<RevisionRow, ServiceError> {
-    let api = deployments::find_api(state, api_id).await?;
-    refuse_if_deleting(&api)?;
-    let max_kept = state.config.max_revisions_per_api;
-    match revisions::create(&state.db, api_id, description, actor, i64::from(max_kept)).await? {
-        CreateOutcome::Created(row) => {
-            tracing::info!(api = %api_id, number = row.number, "created a revision");
-            Ok(*row)
-        }
-        CreateOutcome::ApiNotFound => Err(ServiceError::NotFound("API")),
-        CreateOutcome::AtCap => Err(ServiceError::Conflict(format!(
-            "the API already keeps {max_kept} revisions, the most allowed \
-             (max_revisions_per_api); delete one it no longer needs first"
-        ))),
-    }
+    let change = Change::new("apis.revisions.create", "apis").on(api_id);
+    audit::attempt(state, actor, change.clone(), async {
+        let api = deployments::find_api(state, api_id).await?;
+        refuse_if_deleting(&api)?;
+        let max_kept = state.config.max_revisions_per_api;
+        let mut tx = state.db.begin().await?;
+        let created = revisions::create(
+            &mut tx,
+            api_id,
+            description,
+            actor.name(),
+            i64::from(max_kept),
+        )
+        .await?;
+        let row = match created {
+            CreateOutcome::Created(row) => row,
+            CreateOutcome::ApiNotFound => return Err(ServiceError::NotFound("API")),
+            CreateOutcome::AtCap => {
+                return Err(ServiceError::Conflict(format!(
+                    "the API already keeps {max_kept} revisions, the most allowed \
+                     (max_revisions_per_api); delete one it no longer needs first"
+                )));
+            }
+        };
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        tracing::info!(api = %api_id, number = row.number, "created a revision");
+        Ok(*row)
+    })
+    .await
 }
 
 /// Deletes a revision no live deployment holds or is about to; the guard and the delete
@@ -138,22 +177,27 @@ pub async fn delete_revision(
     state: &AppState,
     api_id: ApiId,
     id: RevisionId,
+    actor: &Actor,
 ) -> Result<(), ServiceError> {
-    let mut tx = state.db.begin().await?;
-    store::lock(&mut tx, api_id, RowLock::Update)
-        .await?
-        .ok_or(ServiceError::NotFound("API"))?;
-    let live = deployment_store::live(&mut *tx, Some(api_id), None).await?;
-    let using: Vec<_> = live
-        .into_iter()
-        .filter(|d| d.revision_id == Some(id) || d.target_revision_id == Some(id))
-        .collect();
-    refuse_if_live(&using, "the revision is deployed")?;
-    if !revisions::delete(&mut *tx, api_id, id).await? {
-        return Err(ServiceError::NotFound("revision"));
-    }
-    tx.commit().await?;
-    Ok(())
+    let change = Change::new("apis.revisions.delete", "apis").on(api_id);
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        store::lock(&mut tx, api_id, RowLock::Update)
+            .await?
+            .ok_or(ServiceError::NotFound("API"))?;
+        let live = deployment_store::live(&mut *tx, Some(api_id), None).await?;
+        let using: Vec<_> = live
+            .into_iter()
+            .filter(|d| d.revision_id == Some(id) || d.target_revision_id == Some(id))
+            .collect();
+        refuse_if_live(&using, "the revision is deployed")?;
+        if !revisions::delete(&mut *tx, api_id, id).await? {
+            return Err(ServiceError::NotFound("revision"));
+        }
+        audit::record(&mut *tx, actor, &change).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
 }
 
 pub async fn get(state: &AppState, id: ApiId) -> Result<ApiRow, ServiceError> {

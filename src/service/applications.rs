@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::audit::{self, Change};
 use super::{Actor, AppState, Precondition, ServiceError, key_managers};
 use crate::domain::application::{ApplicationSpec, parse_credential};
 use crate::domain::environment::parse_endpoint_url;
@@ -36,60 +37,81 @@ fn write_error(error: WriteError, name: &str) -> ServiceError {
 /// The owner's application; not found also when it is someone else's.
 pub async fn find(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
 ) -> Result<ApplicationRow, ServiceError> {
-    store::get(&state.db, owner, id)
+    store::get(&state.db, &owner.owner(), id)
         .await?
         .ok_or(ServiceError::NotFound("application"))
 }
 
 pub async fn list(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     after: Option<ApplicationId>,
     limit: i64,
 ) -> Result<Vec<ApplicationRow>, ServiceError> {
-    Ok(store::list(&state.db, owner, after, limit).await?)
+    Ok(store::list(&state.db, &owner.owner(), after, limit).await?)
 }
 
 pub async fn create(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     spec: &ApplicationSpec,
 ) -> Result<ApplicationRow, ServiceError> {
-    store::insert(&state.db, owner, spec)
-        .await
-        .map_err(|e| write_error(e, &spec.name))
+    let change = Change::new("applications.create", "applications");
+    audit::attempt(state, owner, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        let row = store::insert(&mut *tx, &owner.owner(), spec)
+            .await
+            .map_err(|e| write_error(e, &spec.name))?;
+        audit::record(&mut *tx, owner, &change.on(row.id)).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Replaces name and description if `precondition` accepts the current version; the
 /// write applies only to the version checked.
 pub async fn replace(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
     spec: &ApplicationSpec,
     precondition: &Precondition,
 ) -> Result<ApplicationRow, ServiceError> {
-    let current = find(state, owner, id).await?;
-    precondition.check(current.version)?;
-    store::update(&state.db, owner, id, spec, current.version)
-        .await
-        .map_err(|e| write_error(e, &spec.name))
+    let change = Change::new("applications.update", "applications").on(id);
+    audit::attempt(state, owner, change.clone(), async {
+        let current = find(state, owner, id).await?;
+        precondition.check(current.version)?;
+        let mut tx = state.db.begin().await?;
+        let row = store::update(&mut *tx, &owner.owner(), id, spec, current.version)
+            .await
+            .map_err(|e| write_error(e, &spec.name))?;
+        audit::record(&mut *tx, owner, &change).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Deletes the application with its keys (the clients at the key managers stay there).
 pub async fn delete(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
 ) -> Result<(), ServiceError> {
-    if store::delete(&state.db, owner, id).await? {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("application"))
-    }
+    let change = Change::new("applications.delete", "applications").on(id);
+    audit::attempt(state, owner, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        if !store::delete(&mut *tx, &owner.owner(), id).await? {
+            return Err(ServiceError::NotFound("application"));
+        }
+        audit::record(&mut *tx, owner, &change).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
 }
 
 /// Keys to add at a key manager: `client_id` and `client_secret` of a client made at the
@@ -210,52 +232,60 @@ async fn obtain_client(
 /// the secret is sealed to the key.
 pub async fn add_keys(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
     keys: &NewKeys<'_>,
 ) -> Result<KeyRow, ServiceError> {
-    let app = find(state, owner, id).await?;
-    let km = named_key_manager(state, keys.key_manager).await?;
-    let conflict = || {
-        ServiceError::Conflict(format!(
-            "the application has keys at `{}` already; delete them first",
-            km.name
-        ))
-    };
-    if store::keys(&state.db, app.id)
-        .await?
-        .iter()
-        .any(|k| k.key_manager_id == km.id)
-    {
-        return Err(conflict());
-    }
-    let client = obtain_client(state, &app, &km, keys).await?;
-    let key_id = Uuid::now_v7();
-    let write = KeyWrite {
-        id: key_id,
-        application_id: app.id,
-        key_manager_id: km.id,
-        client_id: client.client_id,
-        registered: client.registered,
-        secret: client.secret.map(|s| {
-            state
-                .keyring
-                .seal(s.as_bytes(), &application_key_context(&key_id.to_string()))
-        }),
-    };
-    store::insert_key(&state.db, &write)
-        .await
-        .map_err(|e| match e {
-            WriteError::DuplicateName => conflict(),
-            WriteError::VersionMismatch => ServiceError::PreconditionFailed,
-            WriteError::Database(e) => e.into(),
-        })
+    let change = Change::new("applications.keys.add", "applications").on(id);
+    audit::attempt(state, owner, change.clone(), async {
+        let app = find(state, owner, id).await?;
+        let km = named_key_manager(state, keys.key_manager).await?;
+        let conflict = || {
+            ServiceError::Conflict(format!(
+                "the application has keys at `{}` already; delete them first",
+                km.name
+            ))
+        };
+        if store::keys(&state.db, app.id)
+            .await?
+            .iter()
+            .any(|k| k.key_manager_id == km.id)
+        {
+            return Err(conflict());
+        }
+        let client = obtain_client(state, &app, &km, keys).await?;
+        let key_id = Uuid::now_v7();
+        let write = KeyWrite {
+            id: key_id,
+            application_id: app.id,
+            key_manager_id: km.id,
+            client_id: client.client_id,
+            registered: client.registered,
+            secret: client.secret.map(|s| {
+                state
+                    .keyring
+                    .seal(s.as_bytes(), &application_key_context(&key_id.to_string()))
+            }),
+        };
+        let mut tx = state.db.begin().await?;
+        let row = store::insert_key(&mut tx, &write)
+            .await
+            .map_err(|e| match e {
+                WriteError::DuplicateName => conflict(),
+                WriteError::VersionMismatch => ServiceError::PreconditionFailed,
+                WriteError::Database(e) => e.into(),
+            })?;
+        audit::record(&mut *tx, owner, &change).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// The keys of the owner's application, oldest first.
 pub async fn keys(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
 ) -> Result<Vec<KeyRow>, ServiceError> {
     let app = find(state, owner, id).await?;
@@ -266,15 +296,24 @@ pub async fn keys(
 /// IdP stays there.
 pub async fn delete_keys(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
     key_manager: &str,
 ) -> Result<(), ServiceError> {
-    let app = find(state, owner, id).await?;
-    match key_managers::lookup(state, key_manager).await? {
-        Some(km) if store::delete_key(&state.db, app.id, km.id).await? => Ok(()),
-        _ => Err(ServiceError::NotFound("keys")),
-    }
+    let change = Change::new("applications.keys.delete", "applications").on(id);
+    audit::attempt(state, owner, change.clone(), async {
+        let app = find(state, owner, id).await?;
+        let km = key_managers::lookup(state, key_manager)
+            .await?
+            .ok_or(ServiceError::NotFound("keys"))?;
+        let mut tx = state.db.begin().await?;
+        if !store::delete_key(&mut *tx, app.id, km.id).await? {
+            return Err(ServiceError::NotFound("keys"));
+        }
+        audit::record(&mut *tx, owner, &change).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
 }
 
 /// The key to use: the one at the named key manager, else the only one.
@@ -314,7 +353,7 @@ fn choose_key(keys: Vec<KeyRow>, wanted: Option<&KeyManagerRow>) -> Result<KeyRo
 /// with the application's client, the key manager's audience and scopes.
 pub async fn token(
     state: &AppState,
-    owner: Actor<'_>,
+    owner: &Actor,
     id: ApplicationId,
     key_manager: Option<&str>,
 ) -> Result<TokenResponse, ServiceError> {

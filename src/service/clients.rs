@@ -3,7 +3,8 @@
 
 use secrecy::SecretString;
 
-use super::{AppState, ServiceError};
+use super::audit::{self, Change};
+use super::{Actor, AppState, ServiceError};
 use crate::auth::client_secret;
 use crate::domain::client::NewClient;
 use crate::domain::ids::ClientRecordId;
@@ -16,28 +17,39 @@ pub struct WithSecret {
 }
 
 /// A new secret and its hash.
-async fn new_secret() -> Result<(SecretString, String), ServiceError> {
+async fn new_secret(state: &AppState) -> Result<(SecretString, String), ServiceError> {
     let secret = client_secret::generate();
-    let hash = client_secret::hash(secret.clone()).await?;
+    let hash = state.hasher.hash(secret.clone()).await?;
     Ok((secret, hash))
 }
 
-pub async fn create(state: &AppState, client: &NewClient) -> Result<WithSecret, ServiceError> {
-    let (secret, hash) = new_secret().await?;
-    let row = store::insert(&state.db, client, &hash)
-        .await
-        .map_err(|e| match e {
-            InsertClientError::DuplicateClientId => ServiceError::Conflict(format!(
-                "a client with clientId `{}` already exists",
-                client.client_id.as_str()
-            )),
-            InsertClientError::Database(e) => e.into(),
-        })?;
-    tracing::info!(client_id = %row.client_id, "created an API client");
-    Ok(WithSecret {
-        client: row,
-        secret,
+pub async fn create(
+    state: &AppState,
+    client: &NewClient,
+    actor: &Actor,
+) -> Result<WithSecret, ServiceError> {
+    let change = Change::new("clients.create", "clients");
+    audit::attempt(state, actor, change.clone(), async {
+        let (secret, hash) = new_secret(state).await?;
+        let mut tx = state.db.begin().await?;
+        let row = store::insert(&mut *tx, client, &hash)
+            .await
+            .map_err(|e| match e {
+                InsertClientError::DuplicateClientId => ServiceError::Conflict(format!(
+                    "a client with clientId `{}` already exists",
+                    client.client_id.as_str()
+                )),
+                InsertClientError::Database(e) => e.into(),
+            })?;
+        audit::record(&mut *tx, actor, &change.on(row.id)).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %row.client_id, "created an API client");
+        Ok(WithSecret {
+            client: row,
+            secret,
+        })
     })
+    .await
 }
 
 pub async fn list(
@@ -54,31 +66,55 @@ pub async fn find(state: &AppState, id: ClientRecordId) -> Result<ClientRow, Ser
         .ok_or(ServiceError::NotFound("client"))
 }
 
-/// Deletes a client (its tokens stop working at once), but never the last one with the
-/// admin scope.
-pub async fn delete(state: &AppState, id: ClientRecordId) -> Result<(), ServiceError> {
-    match store::delete_unless_last_admin(&state.db, id).await? {
-        DeleteOutcome::Deleted => Ok(()),
-        DeleteOutcome::NotFound => Err(ServiceError::NotFound("client")),
-        DeleteOutcome::LastAdmin => Err(ServiceError::Conflict(
-            "this is the last client with the admin scope; create another admin client first"
-                .into(),
-        )),
-    }
+/// Deletes a client — its tokens stop working at once, and a client created later under
+/// the same client id is a new record that none of them, nor its applications, belong
+/// to — but never the last one with the admin scope.
+pub async fn delete(
+    state: &AppState,
+    id: ClientRecordId,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let change = Change::new("clients.delete", "clients").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        match store::delete_unless_last_admin(&mut tx, id).await? {
+            DeleteOutcome::Deleted => {}
+            DeleteOutcome::NotFound => return Err(ServiceError::NotFound("client")),
+            DeleteOutcome::LastAdmin => {
+                return Err(ServiceError::Conflict(
+                    "this is the last client with the admin scope; create another admin \
+                     client first"
+                        .into(),
+                ));
+            }
+        }
+        audit::record(&mut *tx, actor, &change).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
 }
 
-/// Replaces a client's secret; the old one stops working.
+/// Replaces a client's secret: the old one stops working, and so does every token issued
+/// so far (the client's generation moves on).
 pub async fn rotate_secret(
     state: &AppState,
     id: ClientRecordId,
+    actor: &Actor,
 ) -> Result<WithSecret, ServiceError> {
-    let (secret, hash) = new_secret().await?;
-    let row = store::replace_secret_hash(&state.db, id, &hash)
-        .await?
-        .ok_or(ServiceError::NotFound("client"))?;
-    tracing::info!(client_id = %row.client_id, "rotated a client secret");
-    Ok(WithSecret {
-        client: row,
-        secret,
+    let change = Change::new("clients.rotate-secret", "clients").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let (secret, hash) = new_secret(state).await?;
+        let mut tx = state.db.begin().await?;
+        let row = store::replace_secret_hash(&mut *tx, id, &hash)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %row.client_id, "rotated a client secret");
+        Ok(WithSecret {
+            client: row,
+            secret,
+        })
     })
+    .await
 }

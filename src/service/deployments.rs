@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::audit::{self, Change};
 use super::environments;
 use super::{Actor, AppState, ServiceError};
 use crate::domain::api::ApiDesign;
@@ -43,7 +44,7 @@ async fn revision_to_deploy(
     state: &AppState,
     api: &ApiRow,
     asked: Option<RevisionId>,
-    actor: Actor<'_>,
+    actor: &Actor,
     create: bool,
 ) -> Result<(Option<RevisionId>, ApiDesign), ServiceError> {
     if let Some(id) = asked {
@@ -56,15 +57,17 @@ async fn revision_to_deploy(
     if same.is_some() || !create {
         return Ok((same, api.design.0.clone()));
     }
-    match revisions::create(
-        &state.db,
+    let mut tx = state.db.begin().await?;
+    let created = revisions::create(
+        &mut tx,
         api.id,
         "made for a deployment",
-        actor,
+        actor.name(),
         i64::from(state.config.max_revisions_per_api),
     )
-    .await?
-    {
+    .await?;
+    tx.commit().await?;
+    match created {
         CreateOutcome::Created(row) => Ok((Some(row.id), row.design.0)),
         CreateOutcome::ApiNotFound => Err(ServiceError::NotFound("API")),
         CreateOutcome::AtCap => Err(ServiceError::Conflict(
@@ -121,8 +124,28 @@ pub async fn deploy(
     revision: Option<RevisionId>,
     skip_checks: bool,
     wait: Duration,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<Requested, ServiceError> {
+    let change = Change::new("deployments.deploy", "apis").on(api_id);
+    let id = audit::attempt(state, actor, change, async {
+        request_deploy(state, api_id, environment_key, revision, skip_checks, actor).await
+    })
+    .await?;
+    Ok(Requested {
+        deployment: wait_until_settled(state, id.0, wait).await?,
+        warnings: id.1,
+    })
+}
+
+/// The checks and the queueing of a deploy: its deployment and the checks' warnings.
+async fn request_deploy(
+    state: &AppState,
+    api_id: ApiId,
+    environment_key: &str,
+    revision: Option<RevisionId>,
+    skip_checks: bool,
+    actor: &Actor,
+) -> Result<(DeploymentId, Vec<Finding>), ServiceError> {
     let api = find_api(state, api_id).await?;
     refuse_job(&api, JobKind::Deploy)?;
     let environment = environments::find(state, environment_key).await?;
@@ -152,10 +175,7 @@ pub async fn deploy(
         actor,
     )
     .await?;
-    Ok(Requested {
-        deployment: wait_until_settled(state, id, wait).await?,
-        warnings,
-    })
+    Ok((id, warnings))
 }
 
 /// Queues a job in one transaction that share-locks the API and the environment and checks
@@ -166,7 +186,7 @@ async fn queue(
     environment_id: EnvironmentId,
     kind: JobKind,
     revision: Option<RevisionId>,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<DeploymentId, ServiceError> {
     let mut tx = state.db.begin().await?;
     let api = apis::lock(&mut tx, api_id, RowLock::Share)
@@ -183,7 +203,21 @@ async fn queue(
             "the revision was deleted meanwhile".into(),
         ));
     }
-    let id = store::request(&mut tx, api_id, environment_id, kind, revision, actor).await?;
+    let id = store::request(
+        &mut tx,
+        api_id,
+        environment_id,
+        kind,
+        revision,
+        actor.name(),
+    )
+    .await?;
+    let action = match kind {
+        JobKind::Deploy => "deployments.deploy",
+        JobKind::Undeploy => "deployments.undeploy",
+        JobKind::Throttle => "deployments.throttle",
+    };
+    audit::record(&mut *tx, actor, &Change::new(action, "apis").on(api_id)).await?;
     tx.commit().await?;
     state.jobs_waker.notify_waiters();
     Ok(id)
@@ -195,7 +229,7 @@ async fn queue(
 pub async fn queue_undeploys(
     conn: &mut sqlx::PgConnection,
     api_id: ApiId,
-    actor: Actor<'_>,
+    actor: &str,
 ) -> Result<usize, sqlx::Error> {
     let live = store::live(&mut *conn, Some(api_id), None).await?;
     let pending: Vec<_> = live
@@ -250,7 +284,7 @@ pub async fn preview(
     api_id: ApiId,
     environment_key: &str,
     revision: Option<RevisionId>,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<Preview, ServiceError> {
     let api = find_api(state, api_id).await?;
     let environment = environments::find(state, environment_key).await?;
@@ -315,17 +349,22 @@ pub async fn undeploy(
     api: ApiId,
     id: DeploymentId,
     wait: Duration,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<DeploymentRow, ServiceError> {
-    let row = find(state, api, id).await?;
-    queue(
-        state,
-        row.api_id,
-        row.environment_id,
-        JobKind::Undeploy,
-        None,
-        actor,
-    )
+    let change = Change::new("deployments.undeploy", "apis").on(api);
+    let row = audit::attempt(state, actor, change, async {
+        let row = find(state, api, id).await?;
+        queue(
+            state,
+            row.api_id,
+            row.environment_id,
+            JobKind::Undeploy,
+            None,
+            actor,
+        )
+        .await?;
+        Ok(row)
+    })
     .await?;
     wait_until_settled(state, row.id, wait).await
 }

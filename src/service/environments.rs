@@ -8,6 +8,7 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::{Actor, AppState, Precondition, ServiceError};
 use crate::aws::check::{CheckItem, CheckReport};
 use crate::aws::clients::{AwsTarget, ResolvedCredentials};
@@ -288,23 +289,30 @@ pub async fn create(
     state: &AppState,
     spec: EnvironmentSpec,
     check_first: bool,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<EnvironmentRow, ServiceError> {
     let id = EnvironmentId::new();
-    let write = to_write(spec, id, None, &state.keyring, actor)?;
-    if check_first {
-        let report = live_check(state, &unsaved_row(&write)).await;
-        state.gateways.forget(id);
-        let report = report?;
-        if !report.ok {
-            return Err(check_failed(report));
+    let change = Change::new("environments.create", "environments").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let write = to_write(spec, id, None, &state.keyring, actor.name())?;
+        if check_first {
+            let report = live_check(state, &unsaved_row(&write)).await;
+            state.gateways.forget(id);
+            let report = report?;
+            if !report.ok {
+                return Err(check_failed(report));
+            }
         }
-    }
-    let row = store::insert(&state.db, &write)
-        .await
-        .map_err(|e| ServiceError::from_write(e, "an environment", &write.name))?;
-    tracing::info!(environment = %row.name, "registered an environment");
-    Ok(row)
+        let mut tx = state.db.begin().await?;
+        let row = store::insert(&mut *tx, &write)
+            .await
+            .map_err(|e| ServiceError::from_write(e, "an environment", &write.name))?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        tracing::info!(environment = %row.name, "registered an environment");
+        Ok(row)
+    })
+    .await
 }
 
 /// The row a write would produce, for checking before anything is stored.
@@ -372,10 +380,30 @@ pub async fn replace(
     key: &str,
     spec: EnvironmentSpec,
     precondition: &Precondition,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<EnvironmentRow, ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let current = lock(&mut tx, state, key, RowLock::Update).await?;
+    let change = Change::new("environments.update", "environments").on(key);
+    audit::attempt(state, actor, change, async {
+        let mut tx = state.db.begin().await?;
+        let current = lock(&mut tx, state, key, RowLock::Update).await?;
+        let change = Change::new("environments.update", "environments").on(current.id);
+        let row = replace_locked(state, &mut tx, current, spec, precondition, actor.name()).await?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        state.gateways.forget(row.id);
+        Ok(row)
+    })
+    .await
+}
+
+async fn replace_locked(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    current: EnvironmentRow,
+    spec: EnvironmentSpec,
+    precondition: &Precondition,
+    actor: &str,
+) -> Result<EnvironmentRow, ServiceError> {
     precondition.check(current.version)?;
     let write = to_write(spec, current.id, Some(&current), &state.keyring, actor)?;
     if write.region != current.region
@@ -388,26 +416,29 @@ pub async fn replace(
             "region, stage and endpoint cannot change while APIs are deployed here",
         )?;
     }
-    let row = store::update(&mut *tx, &write, current.version)
+    store::update(&mut *tx, &write, current.version)
         .await
-        .map_err(|e| ServiceError::from_write(e, "an environment", &write.name))?;
-    tx.commit().await?;
-    state.gateways.forget(row.id);
-    Ok(row)
+        .map_err(|e| ServiceError::from_write(e, "an environment", &write.name))
 }
 
 /// Deletes an environment that no API is deployed to; the guard and the delete share one
 /// transaction that holds the environment's row, so no deploy can slip in between.
-pub async fn delete(state: &AppState, key: &str) -> Result<(), ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let row = lock(&mut tx, state, key, RowLock::Update).await?;
-    let live = deployment_store::live(&mut *tx, None, Some(row.id)).await?;
-    refuse_if_live(&live, "undeploy these APIs first")?;
-    store::delete(&mut *tx, row.id).await?;
-    tx.commit().await?;
-    state.gateways.forget(row.id);
-    tracing::info!(environment = %row.name, "deleted an environment");
-    Ok(())
+pub async fn delete(state: &AppState, key: &str, actor: &Actor) -> Result<(), ServiceError> {
+    let change = Change::new("environments.delete", "environments").on(key);
+    audit::attempt(state, actor, change, async {
+        let mut tx = state.db.begin().await?;
+        let row = lock(&mut tx, state, key, RowLock::Update).await?;
+        let live = deployment_store::live(&mut *tx, None, Some(row.id)).await?;
+        refuse_if_live(&live, "undeploy these APIs first")?;
+        store::delete(&mut *tx, row.id).await?;
+        let change = Change::new("environments.delete", "environments").on(row.id);
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        state.gateways.forget(row.id);
+        tracing::info!(environment = %row.name, "deleted an environment");
+        Ok(())
+    })
+    .await
 }
 
 /// A conflict naming the live deployments among `rows`, e.g. before a delete.

@@ -3,6 +3,7 @@
 //! token for dynamic client registration is sealed to the key manager and kept on a
 //! replace that omits it.
 
+use super::audit::{self, Change};
 use super::{Actor, AppState, Precondition, ServiceError};
 use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
@@ -56,7 +57,7 @@ async fn to_write(
     request: &KeyManagerRequest<'_>,
     id: KeyManagerId,
     existing: Option<&KeyManagerRow>,
-    actor: Actor<'_>,
+    actor: &str,
 ) -> Result<KeyManagerWrite, ServiceError> {
     let discovered = match request.well_known_url {
         Some(url) => discover(state, url).await?,
@@ -119,12 +120,21 @@ pub async fn list(
 pub async fn create(
     state: &AppState,
     request: &KeyManagerRequest<'_>,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<KeyManagerRow, ServiceError> {
-    let write = to_write(state, request, KeyManagerId::new(), None, actor).await?;
-    store::upsert(&state.db, &write, None)
-        .await
-        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))
+    let id = KeyManagerId::new();
+    let change = Change::new("key-managers.create", "key-managers").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let write = to_write(state, request, id, None, actor.name()).await?;
+        let mut tx = state.db.begin().await?;
+        let row = store::upsert(&mut *tx, &write, None)
+            .await
+            .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Replaces a key manager if `precondition` accepts its version. Discovery runs between
@@ -135,21 +145,34 @@ pub async fn replace(
     id: KeyManagerId,
     request: &KeyManagerRequest<'_>,
     precondition: &Precondition,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<KeyManagerRow, ServiceError> {
-    let current = find(state, id).await?;
-    precondition.check(current.version)?;
-    let write = to_write(state, request, id, Some(&current), actor).await?;
-    store::upsert(&state.db, &write, Some(current.version))
-        .await
-        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))
+    let change = Change::new("key-managers.update", "key-managers").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let current = find(state, id).await?;
+        precondition.check(current.version)?;
+        let write = to_write(state, request, id, Some(&current), actor.name()).await?;
+        let mut tx = state.db.begin().await?;
+        let row = store::upsert(&mut *tx, &write, Some(current.version))
+            .await
+            .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
 }
 
 /// Deletes a key manager (with the applications' keys at it).
-pub async fn delete(state: &AppState, id: KeyManagerId) -> Result<(), ServiceError> {
-    if store::delete(&state.db, id).await? {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("key manager"))
-    }
+pub async fn delete(state: &AppState, id: KeyManagerId, actor: &Actor) -> Result<(), ServiceError> {
+    let change = Change::new("key-managers.delete", "key-managers").on(id);
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        if !store::delete(&mut *tx, id).await? {
+            return Err(ServiceError::NotFound("key manager"));
+        }
+        audit::record(&mut *tx, actor, &change).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
 }

@@ -2,6 +2,7 @@
 //! BLOCKED throttles every live stage to zero (callers get 429) until unblocked. The
 //! transition and the jobs it queues are one transaction.
 
+use super::audit::{self, Change};
 use super::{Actor, AppState, Precondition, ServiceError, deployments};
 use crate::domain::deployment::JobKind;
 use crate::domain::ids::ApiId;
@@ -16,24 +17,35 @@ pub async fn change(
     api_id: ApiId,
     action: LifecycleAction,
     precondition: &Precondition,
-    actor: Actor<'_>,
+    actor: &Actor,
 ) -> Result<ApiRow, ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let current = apis::lock(&mut tx, api_id, RowLock::Update)
-        .await?
-        .ok_or(ServiceError::NotFound("API"))?;
-    precondition.check(current.version)?;
-    super::apis::refuse_if_deleting(&current)?;
-    let api = store::apply(&mut tx, &current, action, actor)
-        .await?
-        .map_err(|refused| ServiceError::Conflict(refused.to_string()))?;
-    let queued = queue_effects(&mut tx, api_id, api.lifecycle_state, actor).await?;
-    tx.commit().await?;
-    if queued {
-        state.jobs_waker.notify_waiters();
-    }
-    tracing::info!(api = %api_id, %action, state = %api.lifecycle_state, "lifecycle changed");
-    Ok(api)
+    let change = Change::new("apis.lifecycle", "apis")
+        .on(api_id)
+        .detail(format!("action {action}"));
+    audit::attempt(state, actor, change.clone(), async {
+        let mut tx = state.db.begin().await?;
+        let current = apis::lock(&mut tx, api_id, RowLock::Update)
+            .await?
+            .ok_or(ServiceError::NotFound("API"))?;
+        precondition.check(current.version)?;
+        super::apis::refuse_if_deleting(&current)?;
+        let api = store::apply(&mut tx, &current, action, actor.name())
+            .await?
+            .map_err(|refused| ServiceError::Conflict(refused.to_string()))?;
+        let queued = queue_effects(&mut tx, api_id, api.lifecycle_state, actor.name()).await?;
+        let change = change.detail(format!(
+            "action {action}: {} → {}",
+            current.lifecycle_state, api.lifecycle_state
+        ));
+        audit::record(&mut *tx, actor, &change).await?;
+        tx.commit().await?;
+        if queued {
+            state.jobs_waker.notify_waiters();
+        }
+        tracing::info!(api = %api_id, %action, state = %api.lifecycle_state, "lifecycle changed");
+        Ok(api)
+    })
+    .await
 }
 
 /// Queues what the new state does in the gateways; true when any job was queued.
@@ -41,7 +53,7 @@ async fn queue_effects(
     tx: &mut sqlx::PgConnection,
     api_id: ApiId,
     new_state: LifecycleState,
-    actor: Actor<'_>,
+    actor: &str,
 ) -> Result<bool, sqlx::Error> {
     if new_state == LifecycleState::Retired {
         return Ok(deployments::queue_undeploys(tx, api_id, actor).await? > 0);

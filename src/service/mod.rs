@@ -6,6 +6,7 @@
 pub mod apis;
 pub mod applications;
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod deployments;
@@ -17,13 +18,16 @@ pub mod lifecycle;
 
 use std::sync::Arc;
 
+use ipnet::IpNet;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 
 pub use error::ServiceError;
 
-use crate::auth::tokens::TokenService;
+use crate::auth::client_secret::SecretHasher;
+use crate::auth::throttle::FailureThrottle;
+use crate::auth::tokens::{Principal, TokenService};
 use crate::aws::connector::Gateways;
 use crate::config::Config;
 use crate::idp::jwks::JwksCache;
@@ -45,11 +49,36 @@ pub struct AppState {
     pub gateways: Arc<dyn Gateways>,
     /// Wakes this replica's idle deploy workers when a job is queued.
     pub jobs_waker: Arc<Notify>,
+    /// Checks client secrets, a bounded number at once.
+    pub hasher: SecretHasher,
+    /// Failed logins per source address and per client id at a source address.
+    pub login_throttle: Arc<FailureThrottle>,
+    /// Refused requests (401, 403) per source address: beyond the limit they are no
+    /// longer written to the audit log one by one, only counted.
+    pub refusals: Arc<FailureThrottle>,
+    /// Proxies whose `X-Forwarded-For` names the source address.
+    pub trusted_proxies: Arc<Vec<IpNet>>,
 }
 
-/// Who is acting: the client id (or `issuer#subject` of a key-manager user) that changes
-/// and their audit entries are attributed to.
-pub type Actor<'a> = &'a str;
+/// Who is acting — the principal authentication established — and the request it came
+/// with: every change a service makes is audited in its name, whichever front end asked.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The name changes are attributed to: a client id, or `{issuer}#{sub}`.
+    pub fn name(&self) -> &str {
+        self.principal.name()
+    }
+
+    /// The key a developer's own data is filed under (see `Principal::owner`).
+    pub fn owner(&self) -> String {
+        self.principal.owner()
+    }
+}
 
 /// The versions a change may apply to (a front end's `If-Match`); `any()` when the caller
 /// named none.

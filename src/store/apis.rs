@@ -46,7 +46,11 @@ fn write_error(e: sqlx::Error) -> WriteError {
     }
 }
 
-pub async fn insert(pool: &PgPool, design: &ApiDesign, actor: &str) -> Result<ApiRow, WriteError> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    design: &ApiDesign,
+    actor: &str,
+) -> Result<ApiRow, WriteError> {
     sqlx::query_as(&format!(
         "INSERT INTO apis (id, name, api_version, context, design, created_by, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
@@ -57,7 +61,7 @@ pub async fn insert(pool: &PgPool, design: &ApiDesign, actor: &str) -> Result<Ap
     .bind(design.context.as_str())
     .bind(Json(design))
     .bind(actor)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(write_error)
 }

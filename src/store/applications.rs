@@ -2,7 +2,7 @@
 //! developer's application is simply not found for another.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::WriteError;
@@ -25,7 +25,7 @@ pub struct ApplicationRow {
 const COLUMNS: &str = "id, owner, name, description, version, created_at, updated_at";
 
 pub async fn insert(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     owner: &str,
     spec: &ApplicationSpec,
 ) -> Result<ApplicationRow, WriteError> {
@@ -37,7 +37,7 @@ pub async fn insert(
     .bind(owner)
     .bind(&spec.name)
     .bind(&spec.description)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(WriteError::from_sqlx)
 }
@@ -75,7 +75,7 @@ pub async fn list(
 
 /// Replaces name and description if the version is still `expected_version`.
 pub async fn update(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     owner: &str,
     id: ApplicationId,
     spec: &ApplicationSpec,
@@ -91,18 +91,22 @@ pub async fn update(
     .bind(&spec.name)
     .bind(&spec.description)
     .bind(expected_version)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
     .map_err(WriteError::from_sqlx)?
     .ok_or(WriteError::VersionMismatch)
 }
 
 /// Deletes the application with its keys; false when the owner has no such application.
-pub async fn delete(pool: &PgPool, owner: &str, id: ApplicationId) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    owner: &str,
+    id: ApplicationId,
+) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM applications WHERE id = $1 AND owner = $2")
         .bind(id)
         .bind(owner)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(result.rows_affected() == 1)
 }
@@ -151,7 +155,7 @@ pub struct KeyWrite {
 
 /// Adds keys; `WriteError::DuplicateName` when the application has keys at that key
 /// manager already.
-pub async fn insert_key(pool: &PgPool, key: &KeyWrite) -> Result<KeyRow, WriteError> {
+pub async fn insert_key(conn: &mut PgConnection, key: &KeyWrite) -> Result<KeyRow, WriteError> {
     let sealed = key.secret.as_ref();
     sqlx::query(
         "INSERT INTO application_keys (id, application_id, key_manager_id, client_id, registered,
@@ -166,12 +170,12 @@ pub async fn insert_key(pool: &PgPool, key: &KeyWrite) -> Result<KeyRow, WriteEr
     .bind(sealed.map(|s| &s.key_id))
     .bind(sealed.map(|s| &s.nonce))
     .bind(sealed.map(|s| &s.ciphertext))
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(WriteError::from_sqlx)?;
     sqlx::query_as(&format!("{KEY_SELECT} WHERE k.id = $1"))
         .bind(key.id)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(WriteError::Database)
 }
@@ -190,7 +194,7 @@ pub async fn keys(
 }
 
 pub async fn delete_key(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     application_id: ApplicationId,
     key_manager_id: KeyManagerId,
 ) -> Result<bool, sqlx::Error> {
@@ -199,7 +203,7 @@ pub async fn delete_key(
     )
     .bind(application_id)
     .bind(key_manager_id)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -1,7 +1,7 @@
 //! API clients.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::domain::client::NewClient;
 use crate::domain::ids::ClientRecordId;
@@ -14,6 +14,8 @@ pub struct ClientRow {
     pub name: String,
     pub secret_hash: String,
     pub scopes: Vec<String>,
+    /// Bumped when the secret is rotated: tokens of an older generation are revoked.
+    pub generation: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -33,10 +35,11 @@ pub enum InsertClientError {
     Database(#[from] sqlx::Error),
 }
 
-const COLUMNS: &str = "id, client_id, name, secret_hash, scopes, created_at, updated_at";
+const COLUMNS: &str =
+    "id, client_id, name, secret_hash, scopes, generation, created_at, updated_at";
 
 pub async fn insert(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     client: &NewClient,
     secret_hash: &str,
 ) -> Result<ClientRow, InsertClientError> {
@@ -49,7 +52,7 @@ pub async fn insert(
     .bind(client.name.as_str())
     .bind(secret_hash)
     .bind(client.scopes.to_strings())
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -133,20 +136,20 @@ pub enum DeleteOutcome {
     LastAdmin,
 }
 
-/// Deletes a client, refusing to remove the last one able to administer fedgate.
+/// Deletes a client in the caller's transaction, refusing to remove the last one able to
+/// administer fedgate (the caller then rolls back).
 pub async fn delete_unless_last_admin(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     id: ClientRecordId,
 ) -> Result<DeleteOutcome, sqlx::Error> {
-    let mut tx = pool.begin().await?;
     // Serialises concurrent deletes so two cannot each remove "the other" last admin.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fedgate.clients.delete'))")
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     let deleted: Option<Vec<String>> =
         sqlx::query_scalar("DELETE FROM api_clients WHERE id = $1 RETURNING scopes")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     let Some(scopes) = deleted else {
         return Ok(DeleteOutcome::NotFound);
@@ -155,27 +158,27 @@ pub async fn delete_unless_last_admin(
         let admins_left: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_clients WHERE $1 = ANY(scopes))")
                 .bind(Scope::Admin.as_str())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
         if !admins_left {
             return Ok(DeleteOutcome::LastAdmin);
         }
     }
-    tx.commit().await?;
     Ok(DeleteOutcome::Deleted)
 }
 
+/// Replaces the secret's hash and bumps the generation, revoking every token issued so far.
 pub async fn replace_secret_hash(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     id: ClientRecordId,
     secret_hash: &str,
 ) -> Result<Option<ClientRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "UPDATE api_clients SET secret_hash = $2, updated_at = now() WHERE id = $1
-         RETURNING {COLUMNS}"
+        "UPDATE api_clients SET secret_hash = $2, generation = generation + 1, updated_at = now()
+         WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(secret_hash)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }

@@ -94,7 +94,10 @@ const COLUMNS: &str = "id, name, display_name, description, provider, region, st
     invoke_url_template, credentials, secret_key_id, secret_nonce, secret_ciphertext, account_id, \
     version, created_by, updated_by, created_at, updated_at";
 
-pub async fn insert(pool: &PgPool, env: &EnvironmentWrite) -> Result<EnvironmentRow, WriteError> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    env: &EnvironmentWrite,
+) -> Result<EnvironmentRow, WriteError> {
     let sql = format!(
         "INSERT INTO environments (id, name, display_name, description, provider, region, stage,
             endpoint_url, invoke_url_template, credentials, secret_key_id, secret_nonce,
@@ -103,7 +106,7 @@ pub async fn insert(pool: &PgPool, env: &EnvironmentWrite) -> Result<Environment
          RETURNING {COLUMNS}"
     );
     with_fields(&sql, env)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
         .map_err(WriteError::from_sqlx)
 }

@@ -1,7 +1,7 @@
 //! Key managers.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 
 use super::WriteError;
 use super::environments::sealed_from_columns;
@@ -64,7 +64,7 @@ const COLUMNS: &str = "id, name, display_name, type, well_known_url, issuer, jwk
 
 /// Inserts, or with `expected_version` replaces, a key manager.
 pub async fn upsert(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     km: &KeyManagerWrite,
     expected_version: Option<i64>,
 ) -> Result<KeyManagerRow, WriteError> {
@@ -102,7 +102,7 @@ pub async fn upsert(
         .bind(sealed.map(|s| &s.ciphertext))
         .bind(&km.actor)
         .bind(expected_version)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
         .map_err(WriteError::from_sqlx)?
         .ok_or(WriteError::VersionMismatch)
@@ -129,10 +129,10 @@ pub async fn list(
     .await
 }
 
-pub async fn delete(pool: &PgPool, id: KeyManagerId) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl PgExecutor<'_>, id: KeyManagerId) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM key_managers WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 
 use crate::domain::api::ApiDesign;
 use crate::domain::ids::{ApiId, RevisionId};
@@ -29,28 +29,28 @@ pub enum CreateOutcome {
 }
 
 /// Snapshots the API's current design as its next revision, unless it already keeps
-/// `max_kept` revisions. Numbers are never reused, even after deletes.
+/// `max_kept` revisions. Numbers are never reused, even after deletes. Runs in the
+/// caller's transaction, which then holds the API's row until it ends.
 pub async fn create(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     api_id: ApiId,
     description: &str,
     actor: &str,
     max_kept: i64,
 ) -> Result<CreateOutcome, sqlx::Error> {
-    let mut tx = pool.begin().await?;
     // Locking the API row serialises snapshots of one API: distinct numbers, a true cap,
     // and no design change between the copy and the commit.
     let locked: Option<i32> =
         sqlx::query_scalar("SELECT revisions_made FROM apis WHERE id = $1 FOR UPDATE")
             .bind(api_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     if locked.is_none() {
         return Ok(CreateOutcome::ApiNotFound);
     }
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM api_revisions WHERE api_id = $1")
         .bind(api_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
     if kept >= max_kept {
         return Ok(CreateOutcome::AtCap);
@@ -64,14 +64,13 @@ pub async fn create(
     .bind(api_id)
     .bind(description)
     .bind(actor)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     sqlx::query("UPDATE apis SET revisions_made = $2 WHERE id = $1")
         .bind(api_id)
         .bind(row.number)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(CreateOutcome::Created(Box::new(row)))
 }
 

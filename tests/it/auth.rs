@@ -1,3 +1,4 @@
+use fedgate::auth::tokens::TokenSubject;
 use fedgate::domain::scope::Scopes;
 use serde_json::{Value, json};
 
@@ -174,10 +175,19 @@ async fn missing_invalid_and_expired_tokens_get_401_with_a_challenge() {
     expect_problem(garbage, 401).await;
 
     let an_hour_ago = chrono::Utc::now().timestamp() - 3601;
+    let admin = fedgate::store::clients::find_by_client_id(&app.state.db, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    let subject = TokenSubject {
+        client_id: "admin",
+        record: admin.id,
+        generation: admin.generation,
+    };
     let expired = app
         .state
         .tokens
-        .issue_at("admin", &Scopes::all(), an_hour_ago);
+        .issue_at(&subject, &Scopes::all(), an_hour_ago);
     let response = app.get("/admin/v1/clients", &expired).await;
     let problem = expect_problem(response, 401).await;
     assert!(problem["detail"].as_str().unwrap().contains("expired"));

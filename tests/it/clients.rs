@@ -191,20 +191,11 @@ async fn the_last_admin_client_cannot_be_deleted() {
 async fn changes_are_audited_without_secrets() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let created = app
-        .create_client(&admin, &json!({"name": "audited", "scopes": ["publisher"]}))
-        .await;
+    let body = json!({"name": "audited", "clientId": "audited", "scopes": ["publisher"]});
+    let created = app.create_client(&admin, &body).await;
     let id = created["id"].as_str().unwrap();
-    expect_problem(
-        app.post_json(
-            "/admin/v1/clients",
-            &admin,
-            &json!({"name": "", "scopes": []}),
-        )
-        .await,
-        400,
-    )
-    .await;
+    // A refused change is recorded too, with its reason.
+    expect_problem(app.post_json("/admin/v1/clients", &admin, &body).await, 409).await;
     app.delete(&format!("/admin/v1/clients/{id}"), &admin).await;
 
     let page: Value = app
@@ -228,12 +219,18 @@ async fn changes_are_audited_without_secrets() {
     assert_eq!(
         summary,
         [
-            own("DELETE /admin/v1/clients/{id}", id, "success"),
-            own("POST /admin/v1/clients", "-", "failure"),
-            own("POST /admin/v1/clients", id, "success"),
+            own("clients.delete", id, "success"),
+            own("clients.create", "-", "failure"),
+            own("clients.create", id, "success"),
         ]
     );
     assert!(entries.iter().all(|e| e["actor"] == "admin"));
+    assert!(
+        entries[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
     let text = page.to_string();
     assert!(!text.contains(created["clientSecret"].as_str().unwrap()));
 

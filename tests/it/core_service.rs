@@ -11,8 +11,8 @@ use fedgate::service::apis::{self, Deletion};
 use fedgate::service::deployments;
 use serde_json::json;
 
-use crate::common::expect_problem;
 use crate::common::fake::{fake_fixture, pets};
+use crate::common::{self, expect_problem};
 
 #[tokio::test]
 async fn a_deploy_creates_puts_and_deploys_once_each() {
@@ -49,7 +49,7 @@ async fn the_service_is_called_the_same_without_http() {
         None,
         false,
         Duration::from_secs(20),
-        "a-console-user",
+        &common::actor("a-console-user"),
     )
     .await
     .unwrap();
@@ -233,7 +233,7 @@ async fn an_api_being_deleted_refuses_edits_and_deploys() {
     let api = api_id.to_string();
     f.deploy(&api).await;
     f.gateway.slow_undeploy(Duration::from_secs(4));
-    let deletion = apis::delete(&f.app.state, api_id, true, "ops")
+    let deletion = apis::delete(&f.app.state, api_id, true, &common::actor("ops"))
         .await
         .unwrap();
     let Deletion::Started(row) = deletion else {

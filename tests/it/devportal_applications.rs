@@ -19,7 +19,12 @@ async fn create_read_update_delete() {
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let created: Value = response.json().await.unwrap();
-    assert_eq!(created["owner"], "dev-one");
+    // The client's immutable record, not its reusable client id.
+    let client = fedgate::store::clients::find_by_client_id(&app.state.db, "dev-one")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created["owner"], client.id.to_string());
     assert_eq!(
         location,
         format!(

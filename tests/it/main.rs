@@ -27,3 +27,4 @@ mod publisher_import;
 mod publisher_lifecycle;
 mod publisher_revisions;
 mod secrets;
+mod security;

@@ -424,11 +424,8 @@ async fn changes_record_who_made_them() {
     assert_eq!(
         entries,
         [
-            (
-                "ci-bot".to_owned(),
-                "PUT /publisher/v1/apis/{id}".to_owned()
-            ),
-            ("admin".to_owned(), "POST /publisher/v1/apis".to_owned()),
+            ("ci-bot".to_owned(), "apis.update".to_owned()),
+            ("admin".to_owned(), "apis.create".to_owned()),
         ]
     );
 }

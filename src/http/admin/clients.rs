@@ -89,7 +89,7 @@ impl From<ClientRow> for Client {
         (status = 409, description = "The client id is taken", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_client(
-    _caller: Authenticated<AdminScope>,
+    caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidJson(body): ValidJson<CreateClient>,
 ) -> Result<
@@ -102,7 +102,7 @@ async fn create_client(
 > {
     let client = NewClient::parse(&body.name, body.client_id.as_deref(), &body.scopes)
         .map_err(ApiError::Validation)?;
-    let created = service::create(&state, &client).await?;
+    let created = service::create(&state, &client, &caller.actor).await?;
     Ok((
         StatusCode::CREATED,
         [(
@@ -151,11 +151,11 @@ async fn get_client(
         (status = 409, description = "The last admin client cannot be deleted", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_client(
-    _caller: Authenticated<AdminScope>,
+    caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ClientRecordId>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, id).await?;
+    service::delete(&state, id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,9 +167,13 @@ async fn delete_client(
         (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn rotate_secret(
-    _caller: Authenticated<AdminScope>,
+    caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ClientRecordId>,
 ) -> Result<Json<ClientWithSecret>, ApiError> {
-    Ok(Json(service::rotate_secret(&state, id).await?.into()))
+    Ok(Json(
+        service::rotate_secret(&state, id, &caller.actor)
+            .await?
+            .into(),
+    ))
 }

@@ -248,7 +248,7 @@ async fn create_environment(
     ValidJson(body): ValidJson<EnvironmentBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse(true)?;
-    let row = service::create(&state, spec, query.check, &caller.principal.client_id).await?;
+    let row = service::create(&state, spec, query.check, &caller.actor).await?;
     Ok(with_etag(StatusCode::CREATED, row, true))
 }
 
@@ -310,8 +310,7 @@ async fn replace_environment(
     ValidJson(body): ValidJson<EnvironmentBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse(false)?;
-    let row =
-        service::replace(&state, &key, spec, &if_match.0, &caller.principal.client_id).await?;
+    let row = service::replace(&state, &key, spec, &if_match.0, &caller.actor).await?;
     Ok(with_etag(StatusCode::OK, row, false))
 }
 
@@ -324,11 +323,11 @@ async fn replace_environment(
         (status = 409, description = "APIs are deployed here", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_environment(
-    _caller: Authenticated<AdminScope>,
+    caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(key): ValidPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, &key).await?;
+    service::delete(&state, &key, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

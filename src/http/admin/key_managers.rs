@@ -154,7 +154,7 @@ async fn create_key_manager(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<KeyManagerBody>,
 ) -> Result<Response, ApiError> {
-    let row = service::create(&state, &body.request(), &caller.principal.client_id).await?;
+    let row = service::create(&state, &body.request(), &caller.actor).await?;
     Ok(respond(StatusCode::CREATED, row))
 }
 
@@ -210,14 +210,7 @@ async fn replace_key_manager(
     if_match: IfMatch,
     ValidJson(body): ValidJson<KeyManagerBody>,
 ) -> Result<Response, ApiError> {
-    let row = service::replace(
-        &state,
-        id,
-        &body.request(),
-        &if_match.0,
-        &caller.principal.client_id,
-    )
-    .await?;
+    let row = service::replace(&state, id, &body.request(), &if_match.0, &caller.actor).await?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -229,10 +222,10 @@ async fn replace_key_manager(
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_key_manager(
-    _caller: Authenticated<AdminScope>,
+    caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<KeyManagerId>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, id).await?;
+    service::delete(&state, id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -64,7 +64,8 @@ pub struct Application {
     id: ApplicationId,
     name: String,
     description: String,
-    /// The developer it belongs to.
+    /// Who it belongs to, immutably: the API client's record id (not its reusable client
+    /// id), or `{issuer}#{sub}` of a key-manager user.
     owner: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -104,7 +105,7 @@ async fn create_application(
     ValidJson(body): ValidJson<ApplicationBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse()?;
-    let row = service::create(&state, &caller.principal.client_id, &spec).await?;
+    let row = service::create(&state, &caller.actor, &spec).await?;
     Ok(respond(StatusCode::CREATED, row))
 }
 
@@ -118,13 +119,7 @@ async fn list_applications(
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> Result<Json<Page<Application>>, ApiError> {
     let limit = page.limit()?;
-    let rows = service::list(
-        &state,
-        &caller.principal.client_id,
-        page.after()?,
-        limit + 1,
-    )
-    .await?;
+    let rows = service::list(&state, &caller.actor, page.after()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -145,7 +140,7 @@ async fn get_application(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
 ) -> Result<Response, ApiError> {
-    let row = service::find(&state, &caller.principal.client_id, id).await?;
+    let row = service::find(&state, &caller.actor, id).await?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -169,7 +164,7 @@ async fn replace_application(
     ValidJson(body): ValidJson<ApplicationBody>,
 ) -> Result<Response, ApiError> {
     let spec = body.parse()?;
-    let row = service::replace(&state, &caller.principal.client_id, id, &spec, &if_match.0).await?;
+    let row = service::replace(&state, &caller.actor, id, &spec, &if_match.0).await?;
     Ok(respond(StatusCode::OK, row))
 }
 
@@ -187,6 +182,6 @@ async fn delete_application(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, &caller.principal.client_id, id).await?;
+    service::delete(&state, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -98,7 +98,7 @@ async fn add_keys(
         client_id: body.client_id.as_deref(),
         client_secret: body.client_secret.as_deref(),
     };
-    let row = service::add_keys(&state, &caller.principal.client_id, id, &keys).await?;
+    let row = service::add_keys(&state, &caller.actor, id, &keys).await?;
     Ok((StatusCode::CREATED, Json(ApplicationKey::from(row))))
 }
 
@@ -114,7 +114,7 @@ async fn list_keys(
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
 ) -> Result<Json<Page<ApplicationKey>>, ApiError> {
-    let rows = service::keys(&state, &caller.principal.client_id, id).await?;
+    let rows = service::keys(&state, &caller.actor, id).await?;
     // One key per key manager at most: a single page.
     Ok(Json(Page {
         items: rows.into_iter().map(ApplicationKey::from).collect(),
@@ -136,7 +136,7 @@ async fn delete_keys(
     State(state): State<AppState>,
     ValidPath((id, key_manager)): ValidPath<(ApplicationId, String)>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete_keys(&state, &caller.principal.client_id, id, &key_manager).await?;
+    service::delete_keys(&state, &caller.actor, id, &key_manager).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,12 +161,6 @@ async fn get_token(
     ValidPath(id): ValidPath<ApplicationId>,
     ValidJson(body): ValidJson<TokenBody>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let token = service::token(
-        &state,
-        &caller.principal.client_id,
-        id,
-        body.key_manager.as_deref(),
-    )
-    .await?;
+    let token = service::token(&state, &caller.actor, id, body.key_manager.as_deref()).await?;
     Ok(Json(token))
 }

@@ -20,6 +20,7 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
+use crate::service::Actor;
 use crate::service::apis::{self as service, Deletion};
 use crate::store::apis::{ApiFilter, ApiRow};
 
@@ -41,7 +42,7 @@ pub fn tagged(row: &ApiRow) -> TaggedApi {
 /// Stores a validated new design on behalf of `actor`; import creates APIs this way too.
 pub async fn insert(
     state: &AppState,
-    actor: &str,
+    actor: &Actor,
     design: &ApiDesign,
 ) -> Result<CreatedApi, ApiError> {
     let row = service::create(state, design, actor).await?;
@@ -74,7 +75,7 @@ async fn create_api(
     ValidJson(draft): ValidJson<ApiDraft>,
 ) -> Result<CreatedApi, ApiError> {
     let design = ApiDesign::parse(&draft).map_err(ApiError::Validation)?;
-    insert(&state, &caller.principal.client_id, &design).await
+    insert(&state, &caller.actor, &design).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,14 +157,7 @@ async fn replace_api(
     ValidJson(draft): ValidJson<ApiDraft>,
 ) -> Result<TaggedApi, ApiError> {
     let design = ApiDesign::parse(&draft).map_err(ApiError::Validation)?;
-    let row = service::replace(
-        &state,
-        id,
-        &design,
-        &if_match.0,
-        &caller.principal.client_id,
-    )
-    .await?;
+    let row = service::replace(&state, id, &design, &if_match.0, &caller.actor).await?;
     Ok(tagged(&row))
 }
 
@@ -191,13 +185,7 @@ async fn delete_api(
     ValidPath(id): ValidPath<ApiId>,
     ValidQuery(query): ValidQuery<DeleteApiQuery>,
 ) -> Result<Response, ApiError> {
-    let deletion = service::delete(
-        &state,
-        id,
-        query.force.unwrap_or(false),
-        &caller.principal.client_id,
-    )
-    .await?;
+    let deletion = service::delete(&state, id, query.force.unwrap_or(false), &caller.actor).await?;
     Ok(match deletion {
         Deletion::Deleted => StatusCode::NO_CONTENT.into_response(),
         Deletion::Started(row) => (StatusCode::ACCEPTED, tagged(&row)).into_response(),

@@ -255,7 +255,7 @@ async fn create_deployment(
         body.revision_id,
         query.skip_checks,
         bounded_wait(&state, query.wait),
-        &caller.principal.client_id,
+        &caller.actor,
     )
     .await?;
     respond(
@@ -311,7 +311,7 @@ async fn preview_deployment(
         id,
         &query.environment,
         query.revision_id,
-        &caller.principal.client_id,
+        &caller.actor,
     )
     .await?;
     Ok(Json(Preview {
@@ -362,7 +362,7 @@ async fn delete_deployment(
         id,
         deployment_id,
         bounded_wait(&state, query.wait),
-        &caller.principal.client_id,
+        &caller.actor,
     )
     .await?;
     respond(&state, row, query.wait.is_some(), Vec::new())

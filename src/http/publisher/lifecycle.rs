@@ -93,14 +93,7 @@ async fn change_lifecycle(
     if_match: IfMatch,
     ValidJson(change): ValidJson<LifecycleChange>,
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<Lifecycle>), ApiError> {
-    let api = service::change(
-        &state,
-        api_id,
-        change.action,
-        &if_match.0,
-        &caller.principal.client_id,
-    )
-    .await?;
+    let api = service::change(&state, api_id, change.action, &if_match.0, &caller.actor).await?;
     let lifecycle = lifecycle_of(&state, api_id, api.lifecycle_state).await?;
     Ok(([etag_header(api.version)], Json(lifecycle)))
 }

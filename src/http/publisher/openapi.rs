@@ -66,7 +66,7 @@ async fn import_api(
         .map_err(|error| ApiError::Validation(vec![error]))?
         .into_design()
         .map_err(ApiError::Validation)?;
-    insert(&state, &caller.principal.client_id, &design).await
+    insert(&state, &caller.actor, &design).await
 }
 
 /// The API's current design as an OpenAPI 3.0 document

@@ -93,8 +93,7 @@ async fn create_revision(
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Revision>), ApiError> {
     let description = check_description(body.description.as_deref())
         .map_err(|reason| ApiError::field("description", reason))?;
-    let row =
-        service::create_revision(&state, api_id, &description, &caller.principal.client_id).await?;
+    let row = service::create_revision(&state, api_id, &description, &caller.actor).await?;
     Ok((
         StatusCode::CREATED,
         [(
@@ -153,10 +152,10 @@ async fn get_revision(
         (status = 409, description = "The revision is deployed", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_revision(
-    _caller: Authenticated<PublisherScope>,
+    caller: Authenticated<PublisherScope>,
     State(state): State<AppState>,
     ValidPath((api_id, id)): ValidPath<(ApiId, RevisionId)>,
 ) -> Result<StatusCode, ApiError> {
-    service::delete_revision(&state, api_id, id).await?;
+    service::delete_revision(&state, api_id, id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }

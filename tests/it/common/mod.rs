@@ -228,6 +228,21 @@ impl TestApp {
 }
 
 /// Asserts a problem+json response of `status` and returns its body.
+/// An actor for calling services directly, as a client named `name` would.
+pub fn actor(name: &str) -> fedgate::service::Actor {
+    use fedgate::auth::tokens::{Principal, Subject};
+    fedgate::service::Actor {
+        principal: Principal {
+            subject: Subject::Client {
+                record: fedgate::domain::ids::ClientRecordId::new(),
+                client_id: name.to_owned(),
+            },
+            scopes: fedgate::domain::scope::Scopes::all(),
+        },
+        request_id: None,
+    }
+}
+
 pub async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status, "unexpected status");
     let content_type = response
