@@ -126,15 +126,26 @@ pub async fn create(
     let change = Change::new("key-managers.create", "key-managers").on(id);
     audit::attempt(state, actor, change.clone(), async {
         let write = to_write(state, request, id, None, actor.name()).await?;
-        let mut tx = state.db.begin().await?;
-        let row = store::upsert(&mut *tx, &write, None)
-            .await
-            .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
-        audit::record(&mut *tx, actor, &change).await?;
-        tx.commit().await?;
-        Ok(row)
+        save(state, &write, None, actor, &change).await
     })
     .await
+}
+
+/// Writes a key manager (inserts, or replaces `expected_version`) with its audit entry.
+async fn save(
+    state: &AppState,
+    write: &KeyManagerWrite,
+    expected_version: Option<i64>,
+    actor: &Actor,
+    change: &Change,
+) -> Result<KeyManagerRow, ServiceError> {
+    let mut tx = state.db.begin().await?;
+    let row = store::upsert(&mut *tx, write, expected_version)
+        .await
+        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
+    audit::record(&mut *tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// Replaces a key manager if `precondition` accepts its version. Discovery runs between
@@ -152,13 +163,7 @@ pub async fn replace(
         let current = find(state, id).await?;
         precondition.check(current.version)?;
         let write = to_write(state, request, id, Some(&current), actor.name()).await?;
-        let mut tx = state.db.begin().await?;
-        let row = store::upsert(&mut *tx, &write, Some(current.version))
-            .await
-            .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
-        audit::record(&mut *tx, actor, &change).await?;
-        tx.commit().await?;
-        Ok(row)
+        save(state, &write, Some(current.version), actor, &change).await
     })
     .await
 }

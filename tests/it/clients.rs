@@ -39,16 +39,7 @@ async fn create_get_list_rotate_delete() {
             .unwrap();
     assert!(stored.starts_with("$argon2id$") && !stored.contains(&secret));
 
-    let rotated: Value = app
-        .post_json(
-            &format!("/admin/v1/clients/{id}/rotate-secret"),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rotated = app.rotate_secret(&admin, id).await;
     let new_secret = rotated["clientSecret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
     let old = app

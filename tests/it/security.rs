@@ -187,16 +187,7 @@ async fn rotating_a_secret_revokes_the_tokens_issued_before() {
     let (record, secret) = create_client(&app, "ci-bot", &["publisher"]).await;
     let token = app.token_for("ci-bot", &secret, None).await;
     assert_eq!(app.get("/publisher/v1/apis", &token).await.status(), 200);
-    let rotated: Value = app
-        .post_json(
-            &format!("/admin/v1/clients/{record}/rotate-secret"),
-            &admin,
-            &json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let rotated = app.rotate_secret(&admin, &record).await;
     let problem = expect_problem(app.get("/publisher/v1/apis", &token).await, 401).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("revoked"),

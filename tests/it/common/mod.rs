@@ -182,6 +182,19 @@ impl TestApp {
     }
 
     /// Creates an API client (as the admin `token`) and returns it with its secret.
+    /// Rotates a client's secret, returning the answer (with the new `clientSecret`).
+    pub async fn rotate_secret(&self, admin: &str, record: &str) -> Value {
+        let response = self
+            .post_json(
+                &format!("/admin/v1/clients/{record}/rotate-secret"),
+                admin,
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     pub async fn create_client(&self, token: &str, body: &Value) -> Value {
         let response = self.post_json("/admin/v1/clients", token, body).await;
         assert_eq!(response.status(), 201, "creating a client");
