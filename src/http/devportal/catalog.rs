@@ -25,8 +25,8 @@ use crate::store::apis::ApiRow;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_apis))
-        .routes(routes!(get_api))
+        .routes(routes!(list_published_apis))
+        .routes(routes!(get_published_api))
         .routes(routes!(get_api_openapi))
 }
 
@@ -130,7 +130,7 @@ async fn endpoints(state: &AppState, id: ApiId) -> Result<Vec<Endpoint>, ApiErro
 #[utoipa::path(get, path = "/apis", tag = "devportal", security(("bearer" = ["devportal"])),
     params(CatalogQuery),
     responses((status = 200, description = "One page of published and deprecated APIs", body = Page<ApiSummary>)))]
-async fn list_apis(
+async fn list_published_apis(
     _caller: Authenticated<DevportalScope>,
     State(state): State<AppState>,
     ValidQuery(query): ValidQuery<CatalogQuery>,
@@ -156,7 +156,7 @@ async fn list_apis(
         (status = 200, description = "The API", body = PortalApi),
         (status = 404, description = "No such published API", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn get_api(
+async fn get_published_api(
     _caller: Authenticated<DevportalScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
