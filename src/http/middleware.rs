@@ -1,5 +1,5 @@
-//! Cross-cutting request handling: metrics per route, and problem+json for errors that
-//! layers and the router produce with an empty body (405, 408, 413…).
+//! Cross-cutting request handling: metrics per route, sane request ids, and problem+json
+//! for errors that layers and the router produce with an empty body (405, 408, 413…).
 
 use std::time::Instant;
 
@@ -45,6 +45,35 @@ fn method_label(method: &Method) -> &'static str {
         Method::TRACE => "TRACE",
         _ => "other",
     }
+}
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The longest incoming `X-Request-Id` kept.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Drops an incoming `X-Request-Id` that is not 1–64 of `A–Z a–z 0–9 . _ : -` (or comes
+/// more than once), so that the request-id layer after it generates a UUID: the id is
+/// echoed in the response and written to logs and the audit log, where a client must
+/// not be able to put text of any size or shape.
+pub async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let mut ids = request.headers().get_all(REQUEST_ID).iter();
+    let usable = match (ids.next(), ids.next()) {
+        (Some(id), None) => is_usable_request_id(id.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+fn is_usable_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// Gives bodiless error responses a problem+json body.
@@ -94,6 +123,16 @@ mod tests {
         for invented in ["INVENTED", "get", "PROPFIND"] {
             let method = Method::from_bytes(invented.as_bytes()).unwrap();
             assert_eq!(method_label(&method), "other", "{invented}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_short_plain_tokens() {
+        for ok in ["a", "0b5f-11ee:trace.span_7", &"x".repeat(64)] {
+            assert!(is_usable_request_id(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "has space", "new\nline", "é", "a/b", "<x>", &"x".repeat(65)] {
+            assert!(!is_usable_request_id(bad.as_bytes()), "{bad}");
         }
     }
 }
