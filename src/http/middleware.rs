@@ -1,15 +1,17 @@
-//! Cross-cutting request handling: metrics per route, sane request ids, and problem+json
-//! for errors that layers and the router produce with an empty body (405, 408, 413…).
+//! Cross-cutting request handling: metrics per route, sane request ids, no control
+//! characters in paths and queries, and problem+json for errors that layers and the
+//! router produce with an empty body (405, 408, 413…).
 
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{Method, header};
+use axum::http::{Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::Problem;
+use super::error::{ApiError, Problem};
+use crate::domain::validation::FieldError;
 
 /// Counts requests and records latency by method, route template and status.
 pub async fn record_metrics(request: Request, next: Next) -> Response {
@@ -76,6 +78,38 @@ fn is_usable_request_id(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
+/// Refuses a path or query that, percent-decoded, holds a control character (U+0000–U+001F,
+/// U+007F–U+009F), with a 400 naming `path` or each offending query parameter. No id,
+/// name, filter or cursor contains one; a NUL cannot even be stored, and line breaks
+/// would forge lines in logs.
+pub async fn refuse_control_characters(request: Request, next: Next) -> Response {
+    let errors = control_characters_in(request.uri());
+    if !errors.is_empty() {
+        return ApiError::Validation(errors).into_response();
+    }
+    next.run(request).await
+}
+
+fn control_characters_in(uri: &Uri) -> Vec<FieldError> {
+    const REASON: &str = "must not contain control characters (such as NUL or a line break)";
+    let has_control = |s: &str| s.chars().any(char::is_control);
+    let mut errors = Vec::new();
+    if has_control(&percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy()) {
+        errors.push(FieldError::new("path", REASON));
+    }
+    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        if has_control(&name) {
+            errors.push(FieldError::new(
+                "query",
+                "a parameter name must not contain control characters",
+            ));
+        } else if has_control(&value) {
+            errors.push(FieldError::new(name.into_owned(), REASON));
+        }
+    }
+    errors
+}
+
 /// Gives bodiless error responses a problem+json body.
 pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
@@ -124,6 +158,25 @@ mod tests {
             let method = Method::from_bytes(invented.as_bytes()).unwrap();
             assert_eq!(method_label(&method), "other", "{invented}");
         }
+    }
+
+    fn fields(uri: &str) -> Vec<String> {
+        control_characters_in(&uri.parse().unwrap())
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn control_characters_in_paths_and_queries_are_named() {
+        assert!(fields("/apis/abc?name=pets%20shop&state=PUBLISHED").is_empty());
+        assert!(fields("/apis/%C3%A9t%C3%A9").is_empty());
+        assert_eq!(fields("/apis/%00"), ["path"]);
+        assert_eq!(fields("/apis/a%0Ab"), ["path"]);
+        assert_eq!(fields("/apis/%C2%85"), ["path"]);
+        assert_eq!(fields("/apis?name=%00&state=x%7F"), ["name", "state"]);
+        assert_eq!(fields("/apis?na%09me=x"), ["query"]);
+        assert_eq!(fields("/apis/%01?cursor=%1B"), ["path", "cursor"]);
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(
+            middleware::refuse_control_characters,
+        ))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(
             ServiceBuilder::new()
