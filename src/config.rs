@@ -50,6 +50,7 @@ pub struct Config {
     pub aws_connect_timeout_secs: u64,
     pub aws_call_timeout_secs: u64,
     pub max_revisions_per_api: u32,
+    pub max_resources_per_api: u32,
     pub authorizer_ttl_secs: u32,
     pub deploy_workers: usize,
     pub deploy_poll_interval_ms: u64,
@@ -224,6 +225,10 @@ impl Config {
         if self.max_revisions_per_api == 0 {
             return Err(invalid("max_revisions_per_api", "must be at least 1"));
         }
+        if self.max_resources_per_api == 0 {
+            // The root resource `/` always exists.
+            return Err(invalid("max_resources_per_api", "must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -297,6 +302,14 @@ mod tests {
             assert!(err.to_string().contains("max_revisions_per_api"), "{err}");
             Ok(())
         });
+        for key in ["MAX_RESOURCES_PER_API"] {
+            Jail::expect_with(|jail| {
+                jail.set_env(format!("FEDGATE_{key}"), "0");
+                let err = Config::from_figment(Config::figment(None)).unwrap_err();
+                assert!(err.to_string().contains(&key.to_lowercase()), "{err}");
+                Ok(())
+            });
+        }
         Jail::expect_with(|jail| {
             jail.set_env("FEDGATE_LISTEN_ADR", "127.0.0.1:1");
             let err = Config::from_figment(Config::figment(None)).unwrap_err();
