@@ -45,6 +45,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
+    pub header_read_timeout_secs: u64,
+    pub max_connections: usize,
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub outbound_allow: Vec<String>,
     pub aws_connect_timeout_secs: u64,
@@ -229,6 +231,12 @@ impl Config {
             // The root resource `/` always exists.
             return Err(invalid("max_resources_per_api", "must be at least 1"));
         }
+        if self.header_read_timeout_secs == 0 {
+            return Err(invalid("header_read_timeout_secs", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
         Ok(())
     }
 }
@@ -302,7 +310,11 @@ mod tests {
             assert!(err.to_string().contains("max_revisions_per_api"), "{err}");
             Ok(())
         });
-        for key in ["MAX_RESOURCES_PER_API"] {
+        for key in [
+            "MAX_RESOURCES_PER_API",
+            "HEADER_READ_TIMEOUT_SECS",
+            "MAX_CONNECTIONS",
+        ] {
             Jail::expect_with(|jail| {
                 jail.set_env(format!("FEDGATE_{key}"), "0");
                 let err = Config::from_figment(Config::figment(None)).unwrap_err();

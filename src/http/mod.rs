@@ -10,6 +10,7 @@ pub mod health;
 pub mod middleware;
 pub mod pagination;
 pub mod publisher;
+pub mod serve;
 pub mod token;
 
 use std::sync::Arc;

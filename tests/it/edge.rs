@@ -1,10 +1,74 @@
 //! The HTTP edge: slow and too many connections, control characters in paths, queries and
 //! bodies, request ids, and the label space of the request metrics.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::common::publisher::api_body;
-use crate::common::{error_fields, expect_problem, spawn_app};
+use crate::common::{error_fields, expect_problem, spawn_app, spawn_app_with};
+
+/// Reads until the server closes the connection, or `limit` passes (then `None`).
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    match tokio::time::timeout(limit, stream.read_to_end(&mut received)).await {
+        // A reset is a close too.
+        Ok(_) => Some(received),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn a_half_sent_request_line_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with(&[("header_read_timeout_secs", json!(1))]).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let started = Instant::now();
+    stream.write_all(b"GET /heal").await.unwrap();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(
+        closed.is_some(),
+        "a connection that sent half a request line was still open after 5 s"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed before the timeout: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_connection_beyond_the_limit_waits_until_one_closes() {
+    let app = spawn_app_with(&[
+        ("max_connections", json!(2)),
+        ("header_read_timeout_secs", json!(30)),
+    ])
+    .await;
+    let first = TcpStream::connect(app.addr).await.unwrap();
+    let _second = TcpStream::connect(app.addr).await.unwrap();
+    let mut third = TcpStream::connect(app.addr).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: fedgate\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), third.read(&mut head))
+            .await
+            .is_err(),
+        "a third connection was served while two were open (limit 2)"
+    );
+    drop(first);
+    let response = read_until_closed(&mut third, Duration::from_secs(5))
+        .await
+        .expect("the third connection is served once another closes");
+    assert!(
+        response.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}
 
 #[tokio::test]
 async fn control_characters_are_refused_at_the_edge_naming_the_field() {
