@@ -184,7 +184,15 @@ mod tests {
         for ok in ["a", "0b5f-11ee:trace.span_7", &"x".repeat(64)] {
             assert!(is_usable_request_id(ok.as_bytes()), "{ok}");
         }
-        for bad in ["", "has space", "new\nline", "é", "a/b", "<x>", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "has space",
+            "new\nline",
+            "é",
+            "a/b",
+            "<x>",
+            &"x".repeat(65),
+        ] {
             assert!(!is_usable_request_id(bad.as_bytes()), "{bad}");
         }
     }

@@ -164,7 +164,10 @@ mod tests {
         stop_tx.send(()).unwrap();
         let (_, response) = in_flight.await.unwrap();
         assert!(response.ends_with("done"), "{response}");
-        assert!(server.await.unwrap(), "connections finished within the grace");
+        assert!(
+            server.await.unwrap(),
+            "connections finished within the grace"
+        );
         assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
     }
 }

@@ -90,19 +90,97 @@ async fn control_characters_are_refused_at_the_edge_naming_the_field() {
 
     // (method, path, token, body, field named)
     let cases: Vec<(&str, String, &str, Option<Value>, &str)> = vec![
-        ("GET", "/publisher/v1/apis/%00".into(), &publisher, None, "path"),
-        ("GET", "/admin/v1/environments/%00".into(), &admin, None, "path"),
-        ("GET", "/admin/v1/environments/a%01b".into(), &admin, None, "path"),
-        ("GET", "/publisher/v1/apis?name=%00".into(), &publisher, None, "name"),
-        ("GET", "/publisher/v1/apis?name=a%0Db".into(), &publisher, None, "name"),
-        ("GET", "/admin/v1/audit?actor=%00".into(), &admin, None, "actor"),
-        ("GET", "/admin/v1/audit?targetId=%00".into(), &admin, None, "targetId"),
-        ("GET", "/admin/v1/deployments?environment=%00".into(), &admin, None, "environment"),
-        ("POST", "/publisher/v1/apis".into(), &publisher, Some(described), "description"),
-        ("POST", "/publisher/v1/apis".into(), &publisher, Some(resource), "resources[1].description"),
-        ("PUT", format!("/publisher/v1/apis/{api_id}"), &publisher, Some(replaced), "description"),
-        ("POST", "/admin/v1/environments".into(), &admin, Some(environment), "displayName"),
-        ("POST", "/admin/v1/clients".into(), &admin, Some(client), "name"),
+        (
+            "GET",
+            "/publisher/v1/apis/%00".into(),
+            &publisher,
+            None,
+            "path",
+        ),
+        (
+            "GET",
+            "/admin/v1/environments/%00".into(),
+            &admin,
+            None,
+            "path",
+        ),
+        (
+            "GET",
+            "/admin/v1/environments/a%01b".into(),
+            &admin,
+            None,
+            "path",
+        ),
+        (
+            "GET",
+            "/publisher/v1/apis?name=%00".into(),
+            &publisher,
+            None,
+            "name",
+        ),
+        (
+            "GET",
+            "/publisher/v1/apis?name=a%0Db".into(),
+            &publisher,
+            None,
+            "name",
+        ),
+        (
+            "GET",
+            "/admin/v1/audit?actor=%00".into(),
+            &admin,
+            None,
+            "actor",
+        ),
+        (
+            "GET",
+            "/admin/v1/audit?targetId=%00".into(),
+            &admin,
+            None,
+            "targetId",
+        ),
+        (
+            "GET",
+            "/admin/v1/deployments?environment=%00".into(),
+            &admin,
+            None,
+            "environment",
+        ),
+        (
+            "POST",
+            "/publisher/v1/apis".into(),
+            &publisher,
+            Some(described),
+            "description",
+        ),
+        (
+            "POST",
+            "/publisher/v1/apis".into(),
+            &publisher,
+            Some(resource),
+            "resources[1].description",
+        ),
+        (
+            "PUT",
+            format!("/publisher/v1/apis/{api_id}"),
+            &publisher,
+            Some(replaced),
+            "description",
+        ),
+        (
+            "POST",
+            "/admin/v1/environments".into(),
+            &admin,
+            Some(environment),
+            "displayName",
+        ),
+        (
+            "POST",
+            "/admin/v1/clients".into(),
+            &admin,
+            Some(client),
+            "name",
+        ),
         (
             "POST",
             "/publisher/v1/apis/import".into(),
@@ -124,7 +202,11 @@ async fn control_characters_are_refused_at_the_edge_naming_the_field() {
         let response = request.send().await.unwrap();
         assert_ne!(response.status(), 500, "{method} {path}");
         let problem = expect_problem(response, 400).await;
-        assert_eq!(error_fields(&problem), [field], "{method} {path}: {problem}");
+        assert_eq!(
+            error_fields(&problem),
+            [field],
+            "{method} {path}: {problem}"
+        );
     }
 }
 
@@ -176,7 +258,10 @@ async fn an_unusable_request_id_is_replaced_everywhere() {
             .await
             .unwrap();
         assert_eq!(response.status(), 201);
-        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{bad:?} became {id:?}");
         let audit: Value = app
             .get("/admin/v1/audit?targetType=clients&limit=1", &admin)
@@ -223,8 +308,9 @@ async fn invented_methods_share_one_metrics_label() {
     let metrics = app.metrics().await;
     assert!(!metrics.contains("INVENTED"), "{metrics}");
     assert!(
-        metrics.lines().any(|l| l.starts_with("http_requests_total")
-            && l.contains("method=\"other\"")),
+        metrics
+            .lines()
+            .any(|l| l.starts_with("http_requests_total") && l.contains("method=\"other\"")),
         "{metrics}"
     );
     assert!(

@@ -459,7 +459,11 @@ async fn resources_beyond_the_cap_are_refused_as_aws_counts_them() {
     ]);
     let mut over = api_body("Capped too");
     over["resources"] = six.clone();
-    let problem = expect_problem(app.post_json("/publisher/v1/apis", &token, &over).await, 400).await;
+    let problem = expect_problem(
+        app.post_json("/publisher/v1/apis", &token, &over).await,
+        400,
+    )
+    .await;
     assert_refused(problem, "6 resources");
 
     let mut replacement = body.clone();
