@@ -172,15 +172,6 @@ impl Config {
                 "API Gateway caches authorizer results for at most 3600 seconds",
             ));
         }
-        if self.deploy_lease_secs == 0 {
-            return Err(invalid("deploy_lease_secs", "must be at least 1"));
-        }
-        if self.deploy_max_attempts == 0 {
-            return Err(invalid("deploy_max_attempts", "must be at least 1"));
-        }
-        if self.deploy_poll_interval_ms == 0 {
-            return Err(invalid("deploy_poll_interval_ms", "must be at least 1"));
-        }
         if let Some(key) = &self.jwt_signing_key
             && key.expose_secret().len() < 32
         {
@@ -218,24 +209,22 @@ impl Config {
                 reason,
             }
         })?;
-        if self.request_timeout_secs == 0 {
-            return Err(invalid("request_timeout_secs", "must be at least 1"));
-        }
         if self.body_limit_bytes < 1024 {
             return Err(invalid("body_limit_bytes", "must be at least 1024"));
         }
-        if self.max_revisions_per_api == 0 {
-            return Err(invalid("max_revisions_per_api", "must be at least 1"));
-        }
-        if self.max_resources_per_api == 0 {
-            // The root resource `/` always exists.
-            return Err(invalid("max_resources_per_api", "must be at least 1"));
-        }
-        if self.header_read_timeout_secs == 0 {
-            return Err(invalid("header_read_timeout_secs", "must be at least 1"));
-        }
-        if self.max_connections == 0 {
-            return Err(invalid("max_connections", "must be at least 1"));
+        let counts = [
+            ("deploy_lease_secs", self.deploy_lease_secs),
+            ("deploy_max_attempts", self.deploy_max_attempts.into()),
+            ("deploy_poll_interval_ms", self.deploy_poll_interval_ms),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("max_revisions_per_api", self.max_revisions_per_api.into()),
+            // Every REST API has its root resource `/`.
+            ("max_resources_per_api", self.max_resources_per_api.into()),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ];
+        if let Some((key, _)) = counts.into_iter().find(|(_, value)| *value == 0) {
+            return Err(invalid(key, "must be at least 1"));
         }
         Ok(())
     }
