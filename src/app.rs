@@ -133,42 +133,25 @@ impl Application {
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish within the grace
     /// period, then stops the embedded database if fedgate started it.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let grace = Duration::from_secs(self.state.config.shutdown_grace_secs);
-        tracing::info!(addr = %self.local_addr(), "fedgate listening");
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let workers = deploy::worker::spawn(
-            self.state.clone(),
-            self.state.config.deploy_workers,
-            stop_rx.clone(),
-        );
-        let server = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.changed().await;
-        })
-        .into_future();
-        tokio::pin!(server);
-        let result = tokio::select! {
-            result = &mut server => result.map_err(anyhow::Error::from),
-            () = shutdown => {
-                tracing::info!("shutting down: finishing in-flight requests");
-                let _ = stop_tx.send(true);
-                match tokio::time::timeout(grace, &mut server).await {
-                    Ok(result) => result.map_err(anyhow::Error::from),
-                    Err(_) => {
-                        tracing::warn!(?grace, "in-flight requests did not finish in time");
-                        Ok(())
-                    }
-                }
-            }
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let config = &self.state.config;
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
+        let limits = http::serve::Limits {
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            max_connections: config.max_connections,
+            grace,
         };
+        tracing::info!(addr = %self.local_addr(), "fedgate listening");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let workers = deploy::worker::spawn(self.state.clone(), config.deploy_workers, stop_rx);
+        let stopping = async {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stop_tx.send(true);
+        };
+        if !http::serve::serve(self.listener, self.router, limits, stopping).await {
+            tracing::warn!(?grace, "in-flight requests did not finish in time");
+        }
         let _ = stop_tx.send(true);
         // Each worker finishes its job within the grace or releases it to the queue.
         let deadline = tokio::time::Instant::now() + grace + Duration::from_secs(5);
@@ -179,7 +162,7 @@ impl Application {
         if let Some(cluster) = &self.embedded {
             cluster.stop().await?;
         }
-        result
+        Ok(())
     }
 }
 

@@ -45,11 +45,14 @@ pub struct Config {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
+    pub header_read_timeout_secs: u64,
+    pub max_connections: usize,
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub outbound_allow: Vec<String>,
     pub aws_connect_timeout_secs: u64,
     pub aws_call_timeout_secs: u64,
     pub max_revisions_per_api: u32,
+    pub max_resources_per_api: u32,
     pub authorizer_ttl_secs: u32,
     pub deploy_workers: usize,
     pub deploy_poll_interval_ms: u64,
@@ -169,15 +172,6 @@ impl Config {
                 "API Gateway caches authorizer results for at most 3600 seconds",
             ));
         }
-        if self.deploy_lease_secs == 0 {
-            return Err(invalid("deploy_lease_secs", "must be at least 1"));
-        }
-        if self.deploy_max_attempts == 0 {
-            return Err(invalid("deploy_max_attempts", "must be at least 1"));
-        }
-        if self.deploy_poll_interval_ms == 0 {
-            return Err(invalid("deploy_poll_interval_ms", "must be at least 1"));
-        }
         if let Some(key) = &self.jwt_signing_key
             && key.expose_secret().len() < 32
         {
@@ -215,14 +209,22 @@ impl Config {
                 reason,
             }
         })?;
-        if self.request_timeout_secs == 0 {
-            return Err(invalid("request_timeout_secs", "must be at least 1"));
-        }
         if self.body_limit_bytes < 1024 {
             return Err(invalid("body_limit_bytes", "must be at least 1024"));
         }
-        if self.max_revisions_per_api == 0 {
-            return Err(invalid("max_revisions_per_api", "must be at least 1"));
+        let counts = [
+            ("deploy_lease_secs", self.deploy_lease_secs),
+            ("deploy_max_attempts", self.deploy_max_attempts.into()),
+            ("deploy_poll_interval_ms", self.deploy_poll_interval_ms),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("max_revisions_per_api", self.max_revisions_per_api.into()),
+            // Every REST API has its root resource `/`.
+            ("max_resources_per_api", self.max_resources_per_api.into()),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("max_connections", self.max_connections as u64),
+        ];
+        if let Some((key, _)) = counts.into_iter().find(|(_, value)| *value == 0) {
+            return Err(invalid(key, "must be at least 1"));
         }
         Ok(())
     }
@@ -297,6 +299,18 @@ mod tests {
             assert!(err.to_string().contains("max_revisions_per_api"), "{err}");
             Ok(())
         });
+        for key in [
+            "MAX_RESOURCES_PER_API",
+            "HEADER_READ_TIMEOUT_SECS",
+            "MAX_CONNECTIONS",
+        ] {
+            Jail::expect_with(|jail| {
+                jail.set_env(format!("FEDGATE_{key}"), "0");
+                let err = Config::from_figment(Config::figment(None)).unwrap_err();
+                assert!(err.to_string().contains(&key.to_lowercase()), "{err}");
+                Ok(())
+            });
+        }
         Jail::expect_with(|jail| {
             jail.set_env("FEDGATE_LISTEN_ADR", "127.0.0.1:1");
             let err = Config::from_figment(Config::figment(None)).unwrap_err();

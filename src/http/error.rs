@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::domain::validation::FieldError;
 use crate::service::ServiceError;
+use crate::service::error::{UNSTORABLE_TEXT, is_unstorable_text};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -56,7 +57,7 @@ pub enum ApiError {
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl From<ServiceError> for ApiError {
@@ -70,14 +71,28 @@ impl From<ServiceError> for ApiError {
                 ApiError::Unprocessable { detail, extra }
             }
             ServiceError::BadGateway { detail, extra } => ApiError::BadGateway { detail, extra },
-            ServiceError::Internal(e) => ApiError::Internal(e),
+            ServiceError::UnstorableText => ApiError::BadRequest(UNSTORABLE_TEXT.into()),
+            ServiceError::Internal(e) => e.into(),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(e.into())
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// Internal, unless a database error inside says the caller sent text it cannot store.
+    fn from(e: anyhow::Error) -> Self {
+        let unstorable = e
+            .chain()
+            .any(|cause| cause.downcast_ref().is_some_and(is_unstorable_text));
+        if unstorable {
+            return ApiError::BadRequest(UNSTORABLE_TEXT.into());
+        }
+        ApiError::Internal(e)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `ValidJson<T>`: a JSON body extractor whose every failure is a problem+json that names
-//! the field — wrong content type (415), oversize (413), malformed JSON or a field of the
-//! wrong type or name (400).
+//! the field — wrong content type (415), oversize (413), malformed JSON, a field of the
+//! wrong type or name, or a string holding a NUL character (400).
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
@@ -63,7 +63,72 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    let nul_fields = nul_fields(bytes);
+    if !nul_fields.is_empty() {
+        return Err(ApiError::Validation(nul_fields));
+    }
     Ok(value)
+}
+
+/// The strings of a JSON body that hold a NUL (U+0000), by JSON path. Postgres stores no
+/// NUL in text or jsonb, and nothing fedgate keeps has a use for one. Other control
+/// characters are left to each field's own rule: line breaks and tabs belong in
+/// descriptions and in documents given as text, and names already refuse them.
+fn nul_fields(bytes: &[u8]) -> Vec<FieldError> {
+    // In valid JSON a NUL can only be written `\u0000`; most bodies have none.
+    if !bytes.windows(6).any(|w| w == br"\u0000") {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    collect_nul_fields(&value, &mut String::new(), &mut found);
+    found
+}
+
+fn collect_nul_fields(value: &serde_json::Value, path: &mut String, found: &mut Vec<FieldError>) {
+    use serde_json::Value;
+    let field = |path: &str| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(FieldError::new(
+            field(path),
+            "must not contain a NUL character (U+0000)",
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                collect_nul_fields(item, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                if key.contains('\0') {
+                    found.push(FieldError::new(
+                        field(path),
+                        "a member name must not contain a NUL character (U+0000)",
+                    ));
+                    continue;
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                collect_nul_fields(member, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// serde_json appends " at line 1 column 42": noise for a field error that names the path.
@@ -187,6 +252,27 @@ mod tests {
         assert_eq!(field_of(err), "items[1].count");
         let err = parse_json::<Body>(br#"{"name":"a","items":[],"extra":1}"#).unwrap_err();
         assert_eq!(field_of(err), "extra");
+    }
+
+    #[test]
+    fn nul_characters_are_named_by_path() {
+        let all = |err: ApiError| -> Vec<String> {
+            match err {
+                ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+                other => panic!("expected field errors, got {other:?}"),
+            }
+        };
+        let err = parse_json::<serde_json::Value>(
+            br#"{"name":"a\u0000","items":[{"count":1},{"note":"\u0000"}],"ok":"\n\t"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(all(err), ["name", "items[1].note"]);
+        let err = parse_json::<serde_json::Value>(br#""\u0000""#).unwrap_err();
+        assert_eq!(all(err), ["body"]);
+        let err = parse_json::<serde_json::Value>(br#"{"a":{"b\u0000":1}}"#).unwrap_err();
+        assert_eq!(all(err), ["a"]);
+        // An escaped backslash before `u0000` is no NUL; other control characters pass.
+        assert!(parse_json::<serde_json::Value>(br#"{"a":"\\u0000 \u0001 \n"}"#).is_ok());
     }
 
     #[test]

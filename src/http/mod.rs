@@ -10,6 +10,7 @@ pub mod health;
 pub mod middleware;
 pub mod pagination;
 pub mod publisher;
+pub mod serve;
 pub mod token;
 
 use std::sync::Arc;
@@ -77,7 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (routes, spec) = api_router().split_for_parts();
     let spec = Arc::new(spec);
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(middleware::REQUEST_ID);
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let body_limit = state.config.body_limit_bytes;
     routes
@@ -89,6 +90,9 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn(
+            middleware::refuse_control_characters,
+        ))
         .layer(axum::middleware::from_fn(middleware::record_metrics))
         .layer(
             ServiceBuilder::new()
@@ -96,12 +100,15 @@ pub fn router(state: AppState) -> Router {
                     header::AUTHORIZATION,
                     header::COOKIE,
                 ]))
+                .layer(axum::middleware::from_fn(
+                    middleware::drop_unusable_request_id,
+                ))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                         let id = request
                             .headers()
-                            .get("x-request-id")
+                            .get(middleware::REQUEST_ID)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
                         tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)

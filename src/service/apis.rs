@@ -33,6 +33,24 @@ pub fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Refuses a design with more resources than AWS will hold: found now, not at the
+/// first deploy after a long wait in the queue.
+fn refuse_too_many_resources(state: &AppState, design: &ApiDesign) -> Result<(), ServiceError> {
+    let count = design.aws_resource_count();
+    let limit = state.config.max_resources_per_api;
+    if count > limit as usize {
+        return Err(ServiceError::field(
+            "resources",
+            format!(
+                "this API has {count} resources as AWS counts them (the root `/` and every \
+                 path with its parent segments); the limit is {limit} \
+                 (FEDGATE_MAX_RESOURCES_PER_API; AWS's default quota is 300 per REST API)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Stores a validated new design (created, or imported from OpenAPI).
 pub async fn create(
     state: &AppState,
@@ -41,6 +59,7 @@ pub async fn create(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.create", "apis");
     audit::attempt(state, actor, change.clone(), async {
+        refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
         let row = store::insert(&mut *tx, design, actor.name())
             .await
@@ -64,6 +83,7 @@ pub async fn replace(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.update", "apis").on(id);
     audit::attempt(state, actor, change.clone(), async {
+        refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
         let current = store::lock(&mut tx, id, RowLock::Update)
             .await?

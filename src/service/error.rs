@@ -30,14 +30,33 @@ pub enum ServiceError {
         detail: String,
         extra: serde_json::Map<String, serde_json::Value>,
     },
+    /// The request carried text the database cannot store (a NUL character): the
+    /// caller's error, in whichever field it came.
+    #[error("{UNSTORABLE_TEXT}")]
+    UnstorableText,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
+pub const UNSTORABLE_TEXT: &str = "the request contains text that cannot be stored: a NUL \
+     character (U+0000) in one of its fields; remove it";
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
+        if is_unstorable_text(&e) {
+            return ServiceError::UnstorableText;
+        }
         ServiceError::Internal(e.into())
     }
+}
+
+/// Postgres refuses a NUL in `text` (22021 character_not_in_repertoire) and `\u0000` in
+/// `jsonb` (22P05 untranslatable_character); both come from what the caller sent.
+pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "22021" || code == "22P05")
 }
 
 impl ServiceError {

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::common::publisher::{ROLE_ARN, api_body, api_path, lambda_arn, oauth_policy};
-use crate::common::{error_fields, expect_problem, spawn_app};
+use crate::common::{error_fields, expect_problem, spawn_app, spawn_app_with};
 
 fn id_of(api: &Value) -> String {
     api["id"].as_str().unwrap().to_owned()
@@ -428,4 +428,67 @@ async fn changes_record_who_made_them() {
             ("admin".to_owned(), "apis.create".to_owned()),
         ]
     );
+}
+
+#[tokio::test]
+async fn resources_beyond_the_cap_are_refused_as_aws_counts_them() {
+    let app = spawn_app_with(&[("max_resources_per_api", json!(5))]).await;
+    let token = app.publisher_token().await;
+    let assert_refused = |problem: Value, count: &str| {
+        assert_eq!(error_fields(&problem), ["resources"], "{problem}");
+        let reason = problem["errors"][0]["reason"].as_str().unwrap().to_owned();
+        for words in [count, "the limit is 5", "FEDGATE_MAX_RESOURCES_PER_API"] {
+            assert!(reason.contains(words), "{words:?} missing from {reason:?}");
+        }
+    };
+    // `/`, `/a`, `/a/b`, `/a/b/{id}`, `/c`: five resources for three operations.
+    let five = json!([
+        {"method": "GET", "path": "/a/b/{id}"},
+        {"method": "PUT", "path": "/a/b/{id}"},
+        {"method": "GET", "path": "/c"}
+    ]);
+    let mut body = api_body("Capped");
+    body["resources"] = five;
+    let api = app.create_api(&token, &body).await;
+    let id = api["id"].as_str().unwrap();
+
+    // One more path segment (`/c/d`) makes six.
+    let six = json!([
+        {"method": "GET", "path": "/a/b/{id}"},
+        {"method": "GET", "path": "/c/d"}
+    ]);
+    let mut over = api_body("Capped too");
+    over["resources"] = six.clone();
+    let problem = expect_problem(
+        app.post_json("/publisher/v1/apis", &token, &over).await,
+        400,
+    )
+    .await;
+    assert_refused(problem, "6 resources");
+
+    let mut replacement = body.clone();
+    replacement["resources"] = six;
+    let problem = expect_problem(
+        app.put_json(&api_path(id, ""), &token, &replacement, None)
+            .await,
+        400,
+    )
+    .await;
+    assert_refused(problem, "6 resources");
+
+    let document = json!({"openapi": "3.0.0",
+        "info": {"title": "Imported", "version": "1"},
+        "servers": [{"url": "https://b.example.com"}],
+        "paths": {"/x/y/z": {"get": {}}, "/w/v": {"get": {}}}});
+    let problem = expect_problem(
+        app.post_json(
+            "/publisher/v1/apis/import",
+            &token,
+            &json!({ "document": document }),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_refused(problem, "6 resources");
 }

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use self::cors::Cors;
 use self::draft::{ApiDraft, ResourceDraft};
 use self::endpoint::EndpointUrl;
-use self::path::{PathTemplate, Segment, param_clashes};
+use self::path::{PathTemplate, Segment, aws_resource_count, param_clashes};
 use self::policy::{EffectivePolicy, Policy, effective_policy, parse_policies};
 use super::validation::{Errors, FieldError, parsed_string};
 
@@ -244,6 +244,12 @@ impl ApiDesign {
             .map(|reason| FieldError::new("endpointUrl", reason))
             .into_iter()
             .collect()
+    }
+
+    /// The resources API Gateway will hold for this design (its per-API quota counts
+    /// them): the root `/` and every path with its parent segments.
+    pub fn aws_resource_count(&self) -> usize {
+        aws_resource_count(self.resources.iter().map(|r| &r.path))
     }
 
     /// The policy AWS will enforce on `resource`.

@@ -1,7 +1,7 @@
 //! API Gateway path templates (`/pets/{petId}`, `/files/{proxy+}`) and the rule that
 //! sibling resources agree on parameter names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -127,6 +127,21 @@ fn parse_segment(segment: &str) -> Result<Segment<'_>, String> {
 
 parsed_string!(PathTemplate);
 
+/// How many resources API Gateway holds for these paths, as its per-API quota counts them:
+/// a resource per path segment, so each path with all its parents (`/a/b/{id}` is `/a`,
+/// `/a/b` and `/a/b/{id}`), shared between paths, plus the root `/` every REST API has.
+/// Methods are not resources: `GET` and `PUT /a` are one.
+pub fn aws_resource_count<'a>(paths: impl IntoIterator<Item = &'a PathTemplate>) -> usize {
+    let mut resources: HashSet<&str> = HashSet::from(["/"]);
+    for path in paths {
+        let path = path.as_str();
+        // Each `/` after the first ends a parent; the path itself is the last resource.
+        let parents = path.match_indices('/').skip(1).map(|(end, _)| &path[..end]);
+        resources.extend(parents.chain(std::iter::once(path)));
+    }
+    resources.len()
+}
+
 /// A clash of two path parameters at the same place of the resource tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamClash {
@@ -211,6 +226,67 @@ mod tests {
             "/a b",
         ] {
             assert!(PathTemplate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn count(paths: &[&str]) -> usize {
+        let paths: Vec<PathTemplate> = paths
+            .iter()
+            .map(|p| PathTemplate::parse(p).unwrap())
+            .collect();
+        aws_resource_count(&paths)
+    }
+
+    #[test]
+    fn resources_are_counted_as_aws_counts_them() {
+        assert_eq!(count(&[]), 1, "the root alone");
+        assert_eq!(count(&["/"]), 1);
+        assert_eq!(count(&["/pets"]), 2);
+        assert_eq!(count(&["/pets", "/pets"]), 2, "two methods, one resource");
+        assert_eq!(count(&["/a/b/{id}"]), 4, "/, /a, /a/b, /a/b/{{id}}");
+        assert_eq!(count(&["/a/b/{id}", "/a/c", "/a"]), 5);
+        assert_eq!(count(&["/files/{proxy+}", "/files"]), 3);
+    }
+
+    /// The resource tree built node by node, as API Gateway's import does.
+    fn tree_nodes(paths: &[PathTemplate]) -> usize {
+        #[derive(Default)]
+        struct Node(std::collections::BTreeMap<String, Node>);
+        fn size(node: &Node) -> usize {
+            1 + node.0.values().map(size).sum::<usize>()
+        }
+        let mut root = Node::default();
+        for path in paths {
+            let mut node = &mut root;
+            for segment in path.as_str().split('/').filter(|s| !s.is_empty()) {
+                node = node.0.entry(segment.to_owned()).or_default();
+            }
+        }
+        size(&root)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_count_is_the_size_of_the_resource_tree(
+            picks in proptest::collection::vec(
+                proptest::collection::vec(0..4usize, 0..5), 0..30),
+        ) {
+            let segments = ["a", "b", "{id}", "v1.0"];
+            // A parameter twice in one path does not parse; those picks are dropped.
+            let paths: Vec<PathTemplate> = picks
+                .iter()
+                .filter_map(|pick| {
+                    let path: String = pick.iter().map(|&i| format!("/{}", segments[i])).collect();
+                    PathTemplate::parse(if path.is_empty() { "/" } else { &path }).ok()
+                })
+                .collect();
+            let counted = aws_resource_count(&paths);
+            proptest::prop_assert_eq!(counted, tree_nodes(&paths));
+            let mut reversed = paths.clone();
+            reversed.reverse();
+            proptest::prop_assert_eq!(aws_resource_count(&reversed), counted);
+            let segments_in_all: usize = paths.iter().map(|p| p.segments().count()).sum();
+            proptest::prop_assert!(counted <= 1 + segments_in_all);
         }
     }
 
