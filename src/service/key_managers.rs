@@ -8,6 +8,7 @@ use super::{Actor, AppState, Precondition, ServiceError};
 use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
 use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
+use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite};
 use crate::store::rotation::key_manager_context;
@@ -22,33 +23,17 @@ pub struct KeyManagerRequest<'a> {
     pub registration_token: Option<&'a str>,
 }
 
-/// Fetches the OIDC discovery document through the outbound guard; every failure is the
+/// Fetches the discovery document through the outbound guard; every failure is the
 /// `wellKnownUrl` field's.
 async fn discover(state: &AppState, well_known_url: &str) -> Result<Discovery, ServiceError> {
     let field = |reason: String| ServiceError::field("wellKnownUrl", reason);
     let url = parse_endpoint_url(well_known_url).map_err(field)?;
-    state
-        .outbound
-        .check_url(&url)
+    discovery::fetch(&state.outbound, &url)
         .await
-        .map_err(|e| field(e.to_string()))?;
-    let response = state
-        .outbound
-        .http_client()
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| field(format!("discovery failed: {e}")))?;
-    if !response.status().is_success() {
-        return Err(field(format!(
-            "discovery answered HTTP {}",
-            response.status()
-        )));
-    }
-    response
-        .json::<Discovery>()
-        .await
-        .map_err(|e| field(format!("the discovery document is not valid JSON: {e}")))
+        .map_err(|e| match e {
+            IdpError::Refused(refused) => field(refused.to_string()),
+            other => field(format!("discovery failed: {other}")),
+        })
 }
 
 /// Validates the request (discovering what it leaves out) into the row to write.
