@@ -18,7 +18,7 @@ use crate::outbound::{OutboundError, OutboundGuard};
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Why a call to a key manager failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IdpError {
     #[error("{0}")]
     Refused(#[from] OutboundError),
