@@ -12,12 +12,12 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv6Net};
 use url::Url;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,120 +281,78 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
-    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len)
-}
-
-#[allow(clippy::too_many_arguments)]
-const fn v6(a: u16, b: u16, c: u16, d: u16, e: u16, f: u16, g: u16, h: u16, len: u8) -> Ipv6Net {
-    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), len)
-}
-
 const LOOPBACK: &str = "loopback addresses are not allowed";
 const PRIVATE: &str = "private addresses are not allowed";
 const LINK_LOCAL: &str = "link-local addresses (instance metadata) are not allowed";
 const DOCUMENTATION: &str = "documentation addresses are not allowed";
 const MULTICAST: &str = "multicast addresses are not allowed";
-const SPECIAL: &str = "special-purpose addresses are not allowed";
 
 /// IANA's IPv4 Special-Purpose Address Registry, the blocks that are not globally
 /// reachable (and the deprecated 6to4 relay anycast), plus multicast and broadcast.
-const V4_SPECIAL: &[(Ipv4Net, &str)] = &[
-    (
-        v4(0, 0, 0, 0, 8),
-        "\"this network\" addresses are not allowed",
-    ),
-    (v4(10, 0, 0, 0, 8), PRIVATE),
-    (
-        v4(100, 64, 0, 0, 10),
-        "shared (carrier-grade NAT) addresses are not allowed",
-    ),
-    (v4(127, 0, 0, 0, 8), LOOPBACK),
-    (v4(169, 254, 0, 0, 16), LINK_LOCAL),
-    (v4(172, 16, 0, 0, 12), PRIVATE),
-    (v4(192, 0, 0, 0, 24), SPECIAL),
-    (v4(192, 0, 2, 0, 24), DOCUMENTATION),
-    (
-        v4(192, 88, 99, 0, 24),
-        "6to4 relay anycast addresses are not allowed",
-    ),
-    (v4(192, 168, 0, 0, 16), PRIVATE),
-    (
-        v4(198, 18, 0, 0, 15),
-        "benchmarking addresses are not allowed",
-    ),
-    (v4(198, 51, 100, 0, 24), DOCUMENTATION),
-    (v4(203, 0, 113, 0, 24), DOCUMENTATION),
-    (v4(224, 0, 0, 0, 4), MULTICAST),
-    (v4(240, 0, 0, 0, 4), "reserved addresses are not allowed"),
-    (
-        v4(255, 255, 255, 255, 32),
-        "the broadcast address is not allowed",
-    ),
+#[rustfmt::skip]
+const V4_SPECIAL: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "\"this network\" addresses are not allowed"),
+    ("10.0.0.0/8", PRIVATE),
+    ("100.64.0.0/10", "shared (carrier-grade NAT) addresses are not allowed"),
+    ("127.0.0.0/8", LOOPBACK),
+    ("169.254.0.0/16", LINK_LOCAL),
+    ("172.16.0.0/12", PRIVATE),
+    ("192.0.0.0/24", "IETF protocol assignments are not allowed"),
+    ("192.0.2.0/24", DOCUMENTATION),
+    ("192.88.99.0/24", "6to4 relay anycast addresses are not allowed"),
+    ("192.168.0.0/16", PRIVATE),
+    ("198.18.0.0/15", "benchmarking addresses are not allowed"),
+    ("198.51.100.0/24", DOCUMENTATION),
+    ("203.0.113.0/24", DOCUMENTATION),
+    ("224.0.0.0/4", MULTICAST),
+    ("240.0.0.0/4", "reserved addresses are not allowed"),
+    ("255.255.255.255/32", "the broadcast address is not allowed"),
 ];
 
 /// IANA's IPv6 Special-Purpose Address Registry, the blocks that are not globally
-/// reachable, plus deprecated site-local and multicast. IPv4-mapped addresses and the
-/// NAT64 well-known prefix are absent: they are judged by the IPv4 address they carry.
-const V6_SPECIAL: &[(Ipv6Net, &str)] = &[
-    (
-        v6(0, 0, 0, 0, 0, 0, 0, 0, 128),
-        "the unspecified address is not allowed",
-    ),
-    (v6(0, 0, 0, 0, 0, 0, 0, 1, 128), LOOPBACK),
-    (
-        v6(0, 0, 0, 0, 0, 0, 0, 0, 96),
-        "IPv4-compatible addresses (deprecated) are not allowed",
-    ),
-    (
-        v6(0x64, 0xff9b, 1, 0, 0, 0, 0, 0, 48),
-        "local-use NAT64 addresses are not allowed",
-    ),
-    (
-        v6(0x100, 0, 0, 0, 0, 0, 0, 0, 64),
-        "discard-only addresses are not allowed",
-    ),
-    (
-        v6(0x100, 0, 0, 1, 0, 0, 0, 0, 64),
-        "dummy-prefix addresses are not allowed",
-    ),
-    (
-        v6(0x2001, 0, 0, 0, 0, 0, 0, 0, 32),
-        "Teredo addresses are not allowed",
-    ),
-    (v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0, 32), DOCUMENTATION),
-    (
-        v6(0x2001, 0, 0, 0, 0, 0, 0, 0, 23),
-        "IETF protocol assignments are not allowed",
-    ),
-    (
-        v6(0x2002, 0, 0, 0, 0, 0, 0, 0, 16),
-        "6to4 addresses are not allowed",
-    ),
-    (v6(0x3fff, 0, 0, 0, 0, 0, 0, 0, 20), DOCUMENTATION),
-    (
-        v6(0x5f00, 0, 0, 0, 0, 0, 0, 0, 16),
-        "segment routing (SRv6) SIDs are not allowed",
-    ),
-    (v6(0xfc00, 0, 0, 0, 0, 0, 0, 0, 7), PRIVATE),
-    (
-        v6(0xfe80, 0, 0, 0, 0, 0, 0, 0, 10),
-        "link-local addresses are not allowed",
-    ),
-    (
-        v6(0xfec0, 0, 0, 0, 0, 0, 0, 0, 10),
-        "site-local addresses (deprecated) are not allowed",
-    ),
-    (v6(0xff00, 0, 0, 0, 0, 0, 0, 0, 8), MULTICAST),
+/// reachable, plus deprecated site-local and multicast; the first match says why.
+/// IPv4-mapped addresses and the NAT64 well-known prefix are absent: they are judged by
+/// the IPv4 address they carry.
+#[rustfmt::skip]
+const V6_SPECIAL: &[(&str, &str)] = &[
+    ("::/128", "the unspecified address is not allowed"),
+    ("::1/128", LOOPBACK),
+    ("::/96", "IPv4-compatible addresses (deprecated) are not allowed"),
+    ("64:ff9b:1::/48", "local-use NAT64 addresses are not allowed"),
+    ("100::/64", "discard-only addresses are not allowed"),
+    ("100:0:0:1::/64", "dummy-prefix addresses are not allowed"),
+    ("2001::/32", "Teredo addresses are not allowed"),
+    ("2001::/23", "IETF protocol assignments are not allowed"),
+    ("2001:db8::/32", DOCUMENTATION),
+    ("2002::/16", "6to4 addresses are not allowed"),
+    ("3fff::/20", DOCUMENTATION),
+    ("5f00::/16", "segment routing (SRv6) SIDs are not allowed"),
+    ("fc00::/7", PRIVATE),
+    ("fe80::/10", "link-local addresses are not allowed"),
+    ("fec0::/10", "site-local addresses (deprecated) are not allowed"),
+    ("ff00::/8", MULTICAST),
 ];
 
+/// The tables, parsed once.
+static SPECIAL: LazyLock<Vec<(IpNet, &'static str)>> = LazyLock::new(|| {
+    V4_SPECIAL
+        .iter()
+        .chain(V6_SPECIAL)
+        .map(|(net, why)| (net.parse().expect("the tables hold CIDRs"), *why))
+        .collect()
+});
+
+const fn v6(a: u16, b: u16, c: u16, len: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0), len)
+}
+
 /// Global unicast (RFC 4291): every IPv6 address outside it is reserved or special.
-const V6_GLOBAL_UNICAST: Ipv6Net = v6(0x2000, 0, 0, 0, 0, 0, 0, 0, 3);
-const NAT64: Ipv6Net = v6(0x64, 0xff9b, 0, 0, 0, 0, 0, 0, 96);
-const NAT64_LOCAL: Ipv6Net = v6(0x64, 0xff9b, 1, 0, 0, 0, 0, 0, 48);
-const SIX_TO_FOUR: Ipv6Net = v6(0x2002, 0, 0, 0, 0, 0, 0, 0, 16);
-const TEREDO: Ipv6Net = v6(0x2001, 0, 0, 0, 0, 0, 0, 0, 32);
-const IPV4_COMPATIBLE: Ipv6Net = v6(0, 0, 0, 0, 0, 0, 0, 0, 96);
+const V6_GLOBAL_UNICAST: Ipv6Net = v6(0x2000, 0, 0, 3);
+const NAT64: Ipv6Net = v6(0x64, 0xff9b, 0, 96);
+const NAT64_LOCAL: Ipv6Net = v6(0x64, 0xff9b, 1, 48);
+const SIX_TO_FOUR: Ipv6Net = v6(0x2002, 0, 0, 16);
+const TEREDO: Ipv6Net = v6(0x2001, 0, 0, 32);
+const IPV4_COMPATIBLE: Ipv6Net = v6(0, 0, 0, 96);
 
 /// The IPv4 addresses an IPv6 address carries: IPv4-mapped and IPv4-compatible, NAT64
 /// (RFC 6052, the /96 form), 6to4 (RFC 3056) and Teredo (RFC 4380: the server, and the
@@ -424,25 +382,25 @@ fn embedded_ipv4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
 /// Why an address is not a public unicast one, if it is not: the address itself, or an
 /// IPv4 address it embeds (so `::ffff:127.0.0.1` and `64:ff9b::7f00:1` are loopback).
 fn special_purpose(ip: IpAddr) -> Option<String> {
-    let v4_reason = |v4: Ipv4Addr| {
-        V4_SPECIAL
+    let listed = |ip: IpAddr| {
+        SPECIAL
             .iter()
-            .find(|(net, _)| net.contains(&v4))
+            .find(|(net, _)| net.contains(&ip))
             .map(|(_, why)| *why)
     };
     match ip {
-        IpAddr::V4(v4) => v4_reason(v4).map(str::to_owned),
+        IpAddr::V4(_) => listed(ip).map(str::to_owned),
         IpAddr::V6(v6) => {
             for embedded in embedded_ipv4(v6) {
-                if let Some(why) = v4_reason(embedded) {
+                if let Some(why) = listed(IpAddr::V4(embedded)) {
                     return Some(format!("it embeds the IPv4 address {embedded}, and {why}"));
                 }
             }
             if v6.to_ipv4_mapped().is_some() {
                 return None;
             }
-            if let Some((_, why)) = V6_SPECIAL.iter().find(|(net, _)| net.contains(&v6)) {
-                return Some((*why).to_owned());
+            if let Some(why) = listed(ip) {
+                return Some(why.to_owned());
             }
             (!V6_GLOBAL_UNICAST.contains(&v6) && !NAT64.contains(&v6))
                 .then(|| "addresses outside global unicast (2000::/3) are not allowed".to_owned())

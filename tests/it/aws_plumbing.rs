@@ -84,13 +84,12 @@ async fn counting_listener() -> (u16, Arc<AtomicUsize>) {
     (port, accepted)
 }
 
-/// The clients of an environment at `http://localhost:PORT` whose name is 127.0.0.2 (on
-/// the allow list) when checked and 127.0.0.1 (not on it, where the listener counts)
-/// afterwards. `localhost` so that, were the SDK to resolve the name itself, it would
-/// reach the listener through the hosts file, not DNS.
-async fn rebinding_clients(
-    credentials: ResolvedCredentials,
-) -> (EnvironmentClients, Arc<AtomicUsize>) {
+/// Calls GetRestApis as an environment at `http://localhost:PORT` whose name is
+/// 127.0.0.2 (on the allow list) when the clients are built and checked, and 127.0.0.1
+/// (not on it, where the listener counts) afterwards; asserts the guard's refusal and
+/// that 127.0.0.1 saw no connection. `localhost` so that, were the SDK to resolve the
+/// name itself, it would reach the listener through the hosts file, not DNS.
+async fn assert_rebinding_is_refused(credentials: ResolvedCredentials) {
     let (port, accepted) = counting_listener().await;
     let guard = OutboundGuard::new(&["127.0.0.2".to_owned()])
         .unwrap()
@@ -111,19 +110,6 @@ async fn rebinding_clients(
     let clients = EnvironmentClients::build(&target, &guard, timeouts)
         .await
         .expect("the name passes the guard when the clients are built");
-    (clients, accepted)
-}
-
-const REFUSED: &str = "outbound calls to localhost (127.0.0.1) are refused";
-
-#[tokio::test]
-async fn a_name_rebinding_after_the_check_gets_no_signed_request() {
-    let (clients, accepted) = rebinding_clients(ResolvedCredentials::Static {
-        access_key_id: "AKIAFEDGATETESTING00".into(),
-        secret_access_key: "testing-secret".to_owned().into(),
-        session_token: None,
-    })
-    .await;
     let error = clients
         .apigateway
         .get_rest_apis()
@@ -131,7 +117,8 @@ async fn a_name_rebinding_after_the_check_gets_no_signed_request() {
         .await
         .expect_err("the rebound name is refused");
     let failure = AwsFailure::from_sdk("GetRestApis", &error);
-    assert!(failure.message.contains(REFUSED), "{}", failure.message);
+    let refused = "outbound calls to localhost (127.0.0.1) are refused";
+    assert!(failure.message.contains(refused), "{}", failure.message);
     assert_eq!(
         accepted.load(Ordering::SeqCst),
         0,
@@ -140,25 +127,23 @@ async fn a_name_rebinding_after_the_check_gets_no_signed_request() {
 }
 
 #[tokio::test]
+async fn a_name_rebinding_after_the_check_gets_no_signed_request() {
+    assert_rebinding_is_refused(ResolvedCredentials::Static {
+        access_key_id: "AKIAFEDGATETESTING00".into(),
+        secret_access_key: "testing-secret".to_owned().into(),
+        session_token: None,
+    })
+    .await;
+}
+
+/// STS, called to assume the role, is an AWS endpoint like the others. The base
+/// identity is the default chain's (the environment's keys in the test run).
+#[tokio::test]
 async fn assuming_a_role_at_a_rebinding_endpoint_goes_through_the_guard() {
-    // The base identity is the default chain's (the environment's keys in the test run).
-    let (clients, accepted) = rebinding_clients(ResolvedCredentials::AssumeRole {
+    assert_rebinding_is_refused(ResolvedCredentials::AssumeRole {
         role_arn: "arn:aws:iam::123456789012:role/fedgate".into(),
         external_id: None,
         session_name: None,
     })
     .await;
-    let error = clients
-        .apigateway
-        .get_rest_apis()
-        .send()
-        .await
-        .expect_err("STS at the rebound name is refused");
-    let failure = AwsFailure::from_sdk("GetRestApis", &error);
-    assert!(failure.message.contains(REFUSED), "{}", failure.message);
-    assert_eq!(
-        accepted.load(Ordering::SeqCst),
-        0,
-        "127.0.0.1 saw a connection"
-    );
 }
