@@ -1,6 +1,15 @@
 //! SDK configuration for an environment — region, endpoint, timeouts and the chosen
 //! credentials provider — and a cache of clients per environment, rebuilt when the
 //! environment changes.
+//!
+//! Every call to an AWS service endpoint (API Gateway, Lambda, IAM, STS, and STS for an
+//! assumed role) goes through the outbound guard's HTTP client, which resolves names with
+//! the guard on every connection: a cached client cannot be steered to an address the
+//! guard refuses by a name that changes what it resolves to. The base credential
+//! providers (environment, profile, instance metadata, container credentials) keep the
+//! SDK's own transport: instance metadata and container credentials live on link-local
+//! and loopback addresses the guard refuses, and they are fedgate's host's own, not an
+//! admin-supplied URL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -95,8 +104,10 @@ impl EnvironmentClients {
                 &aws_host
             }
         };
+        // Fails early, in words, for a refused endpoint; the guarded client checks again
+        // whenever it connects.
         guard.check_url(endpoint).await?;
-        let config = sdk_config(target, timeouts).await;
+        let config = sdk_config(target, guard, timeouts).await;
         Ok(Self {
             provider: target.credentials.provider_name(),
             sts: aws_sdk_sts::Client::new(&config),
@@ -108,7 +119,10 @@ impl EnvironmentClients {
     }
 }
 
-async fn sdk_config(target: &AwsTarget, timeouts: AwsTimeouts) -> SdkConfig {
+/// The environment's SDK configuration. The loader gets no HTTP client, so the credential
+/// chain it builds keeps the SDK's default transport; the guarded client is set on the
+/// configuration afterwards, for the service clients and the assume-role STS client.
+async fn sdk_config(target: &AwsTarget, guard: &OutboundGuard, timeouts: AwsTimeouts) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(target.region.clone()))
         .timeout_config(
@@ -135,15 +149,16 @@ async fn sdk_config(target: &AwsTarget, timeouts: AwsTimeouts) -> SdkConfig {
                 None,
                 "fedgate-environment",
             ));
-            loader.load().await
+            guarded(loader.load().await, guard)
         }
         ResolvedCredentials::AssumeRole {
             role_arn,
             external_id,
             session_name,
         } => {
-            // The base identity comes from the default chain; the role is assumed over it.
-            let base = loader.load().await;
+            // The base identity comes from the default chain (its own transport); the role
+            // is assumed over it by STS, an AWS endpoint like the others: guarded.
+            let base = guarded(loader.load().await, guard);
             let mut builder = AssumeRoleProvider::builder(role_arn.clone())
                 .session_name(session_name.clone().unwrap_or_else(|| "fedgate".to_owned()));
             if let Some(id) = external_id {
@@ -154,8 +169,17 @@ async fn sdk_config(target: &AwsTarget, timeouts: AwsTimeouts) -> SdkConfig {
                 .credentials_provider(SharedCredentialsProvider::new(provider))
                 .build()
         }
-        ResolvedCredentials::DefaultChain => loader.load().await,
+        ResolvedCredentials::DefaultChain => guarded(loader.load().await, guard),
     }
+}
+
+/// `config` with the guard's HTTP client, for the clients built from it from now on; the
+/// credentials provider `config` already holds keeps its own.
+fn guarded(config: SdkConfig, guard: &OutboundGuard) -> SdkConfig {
+    config
+        .into_builder()
+        .http_client(guard.sdk_http_client())
+        .build()
 }
 
 /// Clients per environment, keyed by the environment's version so an update rebuilds them.

@@ -15,6 +15,55 @@ pub struct Discovery {
     pub registration_endpoint: Option<String>,
 }
 
+impl Discovery {
+    /// A document names its issuer, and must have been fetched from that issuer's own
+    /// metadata URL (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3.3): otherwise any
+    /// host could vouch for another's endpoints. A document naming no issuer is checked
+    /// no further (the issuer must then be given explicitly).
+    pub fn check_issuer(&self, well_known_url: &Url) -> Result<(), String> {
+        let Some(issuer) = &self.issuer else {
+            return Ok(());
+        };
+        let urls = Url::parse(issuer)
+            .map(|issuer| metadata_urls(&issuer))
+            .unwrap_or_default();
+        if urls.iter().any(|url| url == well_known_url) {
+            return Ok(());
+        }
+        let expected = urls
+            .first()
+            .map(|url| format!(", whose metadata is at `{url}`"))
+            .unwrap_or_default();
+        Err(format!(
+            "the discovery document names the issuer `{issuer}`{expected}, not at \
+             `{well_known_url}` (OpenID Connect Discovery §4.3); give the URL under the \
+             issuer's own name"
+        ))
+    }
+}
+
+/// Where an issuer's metadata may be: OpenID Connect appends
+/// `/.well-known/openid-configuration` to the issuer (without its trailing `/`); RFC 8414
+/// inserts `/.well-known/oauth-authorization-server` between host and path, and §5
+/// allows the same for `openid-configuration`.
+fn metadata_urls(issuer: &Url) -> Vec<Url> {
+    if issuer.query().is_some() || issuer.fragment().is_some() || issuer.host().is_none() {
+        return Vec::new();
+    }
+    let origin = issuer.origin().ascii_serialization();
+    let path = issuer.path().trim_end_matches('/');
+    ["openid-configuration", "oauth-authorization-server"]
+        .iter()
+        .flat_map(|suffix| {
+            [
+                format!("{origin}{path}/.well-known/{suffix}"),
+                format!("{origin}/.well-known/{suffix}{path}"),
+            ]
+        })
+        .filter_map(|url| Url::parse(&url).ok())
+        .collect()
+}
+
 /// Raw fields as a request carries them; what is absent may come from discovery.
 #[derive(Debug, Clone, Default)]
 pub struct KeyManagerInput<'a> {
@@ -121,6 +170,79 @@ mod tests {
         assert_eq!(
             spec.jwks_uri.as_str(),
             "https://idp.example/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn a_discovered_issuer_must_be_where_its_document_was_found() {
+        let document = |issuer: &str| Discovery {
+            issuer: Some(issuer.into()),
+            ..Default::default()
+        };
+        let url = |s: &str| Url::parse(s).unwrap();
+        for (issuer, well_known) in [
+            (
+                "https://idp.example",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/tenant/v2.0",
+                "https://idp.example/tenant/v2.0/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/tenant",
+                "https://idp.example/.well-known/oauth-authorization-server/tenant",
+            ),
+            (
+                "https://idp.example",
+                "https://idp.example/.well-known/oauth-authorization-server",
+            ),
+            (
+                "https://IDP.example:443",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(
+                document(issuer).check_issuer(&url(well_known)),
+                Ok(()),
+                "{issuer} at {well_known}"
+            );
+        }
+        for (issuer, well_known) in [
+            (
+                "http://localhost:8080",
+                "http://127.0.0.1:8080/.well-known/openid-configuration",
+            ),
+            (
+                "https://evil.example",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example/other",
+                "https://idp.example/tenant/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.example",
+                "https://idp.example/.well-known/jwks.json",
+            ),
+            (
+                "not a url",
+                "https://idp.example/.well-known/openid-configuration",
+            ),
+        ] {
+            let error = document(issuer).check_issuer(&url(well_known)).unwrap_err();
+            assert!(
+                error.contains(issuer) && error.contains(well_known),
+                "{error}"
+            );
+        }
+        assert_eq!(
+            Discovery::default().check_issuer(&url("https://idp.example/x")),
+            Ok(())
         );
     }
 

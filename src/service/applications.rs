@@ -131,22 +131,37 @@ async fn named_key_manager(state: &AppState, key: &str) -> Result<KeyManagerRow,
         .ok_or_else(|| ServiceError::field("keyManager", "no key manager has this name or id"))
 }
 
-/// A key-manager failure as a bad gateway carrying what the IdP said.
+/// A key-manager failure as a developer sees it: a bad gateway carrying what the IdP
+/// itself answered, or else a reason in general words. How fedgate reaches the IdP —
+/// addresses, URLs, the outbound policy — is the administrators' business (they set the
+/// allow list): it goes to the log, not to the developer.
 fn idp_error(key_manager: &str, error: IdpError) -> ServiceError {
     let mut extra = serde_json::Map::new();
     extra.insert("keyManager".into(), json!(key_manager));
-    if let IdpError::Rejected {
-        status,
-        error,
-        description,
-    } = &error
-    {
-        extra.insert("idpStatus".into(), json!(status));
-        extra.insert("idpError".into(), json!(error));
-        extra.insert("idpErrorDescription".into(), json!(description));
+    let reason = match &error {
+        IdpError::Rejected {
+            status,
+            error: idp_error,
+            description,
+        } => {
+            extra.insert("idpStatus".into(), json!(status));
+            extra.insert("idpError".into(), json!(idp_error));
+            extra.insert("idpErrorDescription".into(), json!(description));
+            error.to_string()
+        }
+        IdpError::Refused(_) => {
+            "the call is refused by fedgate's outbound policy; ask an administrator".to_owned()
+        }
+        IdpError::Unreachable(_) => "the key manager could not be reached".to_owned(),
+        IdpError::Malformed(_) | IdpError::TooLarge => {
+            "the key manager's answer could not be used; ask an administrator".to_owned()
+        }
+    };
+    if !matches!(error, IdpError::Rejected { .. }) {
+        tracing::warn!(key_manager, %error, "a developer's call to a key manager failed");
     }
     ServiceError::BadGateway {
-        detail: format!("key manager `{key_manager}`: {error}"),
+        detail: format!("key manager `{key_manager}`: {reason}"),
         extra,
     }
 }

@@ -8,8 +8,9 @@ use super::{Actor, AppState, Precondition, ServiceError};
 use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
 use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
+use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
-use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite};
+use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite, UpsertError};
 use crate::store::rotation::key_manager_context;
 
 /// A key manager as a front end gives it.
@@ -22,33 +23,20 @@ pub struct KeyManagerRequest<'a> {
     pub registration_token: Option<&'a str>,
 }
 
-/// Fetches the OIDC discovery document through the outbound guard; every failure is the
+/// Fetches the discovery document through the outbound guard; every failure is the
 /// `wellKnownUrl` field's.
 async fn discover(state: &AppState, well_known_url: &str) -> Result<Discovery, ServiceError> {
     let field = |reason: String| ServiceError::field("wellKnownUrl", reason);
     let url = parse_endpoint_url(well_known_url).map_err(field)?;
-    state
-        .outbound
-        .check_url(&url)
+    let discovered = discovery::fetch(&state.outbound, &url)
         .await
-        .map_err(|e| field(e.to_string()))?;
-    let response = state
-        .outbound
-        .http_client()
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| field(format!("discovery failed: {e}")))?;
-    if !response.status().is_success() {
-        return Err(field(format!(
-            "discovery answered HTTP {}",
-            response.status()
-        )));
-    }
-    response
-        .json::<Discovery>()
-        .await
-        .map_err(|e| field(format!("the discovery document is not valid JSON: {e}")))
+        .map_err(|e| match e {
+            IdpError::Refused(refused) => field(refused.to_string()),
+            other => field(format!("discovery failed: {other}")),
+        })?;
+    // The request's URL is at fault, most often: another name of the issuer's host.
+    discovered.check_issuer(&url).map_err(field)?;
+    Ok(discovered)
 }
 
 /// Validates the request (discovering what it leaves out) into the row to write.
@@ -131,23 +119,6 @@ pub async fn create(
     .await
 }
 
-/// Writes a key manager (inserts, or replaces `expected_version`) with its audit entry.
-async fn save(
-    state: &AppState,
-    write: &KeyManagerWrite,
-    expected_version: Option<i64>,
-    actor: &Actor,
-    change: &Change,
-) -> Result<KeyManagerRow, ServiceError> {
-    let mut tx = state.db.begin().await?;
-    let row = store::upsert(&mut *tx, write, expected_version)
-        .await
-        .map_err(|e| ServiceError::from_write(e, "a key manager", &write.name))?;
-    audit::record(&mut *tx, actor, change).await?;
-    tx.commit().await?;
-    Ok(row)
-}
-
 /// Replaces a key manager if `precondition` accepts its version. Discovery runs between
 /// the read and the write, so the write applies only to the version read (a concurrent
 /// change makes it fail as a precondition).
@@ -166,6 +137,60 @@ pub async fn replace(
         save(state, &write, Some(current.version), actor, &change).await
     })
     .await
+}
+
+/// Writes a key manager (inserts, or replaces `expected_version`) with its audit entry,
+/// unless another key manager has its issuer: a token's issuer must name one key
+/// manager. Checked in the write's transaction; two writes racing for one issuer are
+/// settled by the unique index, and the loser is told the same.
+async fn save(
+    state: &AppState,
+    write: &KeyManagerWrite,
+    expected_version: Option<i64>,
+    actor: &Actor,
+    change: &Change,
+) -> Result<KeyManagerRow, ServiceError> {
+    let mut tx = state.db.begin().await?;
+    if let Some(holder) = issuer_holder(&mut *tx, write).await? {
+        return Err(issuer_taken(&holder));
+    }
+    let row = match store::upsert(&mut *tx, write, expected_version).await {
+        Ok(row) => row,
+        Err(UpsertError::IssuerTaken) => {
+            drop(tx);
+            return Err(match issuer_holder(&state.db, write).await? {
+                Some(holder) => issuer_taken(&holder),
+                None => ServiceError::Conflict(format!(
+                    "another key manager has the issuer `{}`",
+                    write.issuer
+                )),
+            });
+        }
+        Err(UpsertError::Write(e)) => {
+            return Err(ServiceError::from_write(e, "a key manager", &write.name));
+        }
+    };
+    audit::record(&mut *tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Another key manager with the issuer of `write`.
+async fn issuer_holder(
+    db: impl sqlx::PgExecutor<'_>,
+    write: &KeyManagerWrite,
+) -> Result<Option<KeyManagerRow>, ServiceError> {
+    Ok(store::find_by_issuer(db, &write.issuer)
+        .await?
+        .into_iter()
+        .find(|km| km.id != write.id))
+}
+
+fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
+    ServiceError::Conflict(format!(
+        "key manager `{}` already has the issuer `{}`; an issuer belongs to one key manager",
+        holder.name, holder.issuer
+    ))
 }
 
 /// Deletes a key manager (with the applications' keys at it).

@@ -58,6 +58,18 @@ pub struct KeyManagerWrite {
     pub actor: String,
 }
 
+/// The unique index on issuers (without a trailing `/`), migration 0041.
+const ISSUER_INDEX: &str = "key_managers_issuer_key";
+
+/// Why a key manager was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum UpsertError {
+    #[error("another key manager has this issuer")]
+    IssuerTaken,
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
 const COLUMNS: &str = "id, name, display_name, type, well_known_url, issuer, jwks_uri, token_endpoint, \
     registration_endpoint, audience, scopes, secret_key_id, secret_nonce, secret_ciphertext, version, \
     created_by, updated_by, created_at, updated_at";
@@ -67,7 +79,7 @@ pub async fn upsert(
     db: impl PgExecutor<'_>,
     km: &KeyManagerWrite,
     expected_version: Option<i64>,
-) -> Result<KeyManagerRow, WriteError> {
+) -> Result<KeyManagerRow, UpsertError> {
     let sealed = km.registration_token.as_ref();
     let sql = match expected_version {
         None => format!(
@@ -104,8 +116,13 @@ pub async fn upsert(
         .bind(expected_version)
         .fetch_optional(db)
         .await
-        .map_err(WriteError::from_sqlx)?
-        .ok_or(WriteError::VersionMismatch)
+        .map_err(|e| match &e {
+            sqlx::Error::Database(error) if error.constraint() == Some(ISSUER_INDEX) => {
+                UpsertError::IssuerTaken
+            }
+            _ => WriteError::from_sqlx(e).into(),
+        })?
+        .ok_or(UpsertError::Write(WriteError::VersionMismatch))
 }
 
 pub async fn get(pool: &PgPool, id: KeyManagerId) -> Result<Option<KeyManagerRow>, sqlx::Error> {
@@ -146,16 +163,17 @@ pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<KeyManagerR
     .await
 }
 
-/// The key managers whose tokens carry `iss = issuer` (the issuer is not unique). Stored
-/// issuers are normalised URLs (`http://host/`), tokens often omit the trailing slash.
+/// The key manager whose tokens carry `iss = issuer` (at most one: issuers are unique).
+/// Stored issuers are normalised URLs (`http://host/`), tokens often omit the trailing
+/// slash.
 pub async fn find_by_issuer(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     issuer: &str,
 ) -> Result<Vec<KeyManagerRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM key_managers WHERE rtrim(issuer, '/') = rtrim($1, '/') ORDER BY id"
     ))
     .bind(issuer)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }

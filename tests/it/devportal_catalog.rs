@@ -95,7 +95,10 @@ async fn an_api_shows_what_needs_a_token_and_hides_internals() {
     let developer = app.developer("dev-one").await;
     app.oidc_key_manager("mock-idp", json!({"scopes": ["pets.read"]}))
         .await;
-    app.oidc_key_manager("other-idp", json!({})).await;
+    app.create_key_manager(&json!({"name": "other-idp", "type": "oidc",
+        "issuer": "https://other.example/", "jwksUri": "https://other.example/jwks",
+        "tokenEndpoint": "https://other.example/token"}))
+        .await;
     let mut body = api_body("Secured");
     body["policies"] = json!([oauth_policy("api-authorizer")]);
     body["keyManagers"] = json!(["mock-idp"]);

@@ -312,3 +312,62 @@ async fn an_idp_error_is_a_502_carrying_its_message() {
             .contains("invalid_client")
     );
 }
+
+#[tokio::test]
+async fn developers_are_not_told_internal_addresses() {
+    let app = spawn_app().await;
+    // Nothing listens on this port once the listener is dropped.
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!("http://127.0.0.1:{port}");
+    // The guard refuses 127.0.0.2 (not on the tests' allow list).
+    for (name, base) in [("internal", "http://127.0.0.2:9"), ("down", down.as_str())] {
+        app.create_key_manager(&json!({"name": name, "type": "oidc",
+            "issuer": format!("https://{name}.example/"), "jwksUri": format!("{base}/jwks"),
+            "tokenEndpoint": format!("{base}/token"),
+            "registrationEndpoint": format!("{base}/register")}))
+            .await;
+    }
+    let dev = app.developer("dev-one").await;
+    let id = app.create_application(&dev, "Curious").await;
+    let other = app.create_application(&dev, "Registered").await;
+
+    for (name, reason, address) in [
+        (
+            "internal",
+            "refused by fedgate's outbound policy; ask an administrator",
+            "127.0.0.2",
+        ),
+        (
+            "down",
+            "the key manager could not be reached",
+            &port.to_string(),
+        ),
+    ] {
+        // Registration (no client given) and the token grant both call the IdP.
+        let registration = app
+            .post_json(
+                &app_path(&other, "/keys"),
+                &dev,
+                &json!({"keyManager": name}),
+            )
+            .await;
+        let keys = json!({"keyManager": name, "clientId": "c", "clientSecret": "s"});
+        let added = app.post_json(&app_path(&id, "/keys"), &dev, &keys).await;
+        assert_eq!(added.status(), 201);
+        let token = app
+            .post_json(&app_path(&id, "/token"), &dev, &json!({"keyManager": name}))
+            .await;
+        for response in [registration, token] {
+            let problem = expect_problem(response, 502).await;
+            assert_eq!(problem["keyManager"], name);
+            let text = problem.to_string();
+            assert!(text.contains(reason), "{text}");
+            assert!(!text.contains(address), "`{address}` leaked: {text}");
+        }
+    }
+}

@@ -1,22 +1,25 @@
 use axum::Router;
 use axum::routing::get;
+use fedgate::domain::ids::KeyManagerId;
+use fedgate::store::key_managers::{self as store, KeyManagerWrite, UpsertError};
 use serde_json::{Value, json};
 
 use crate::common::{error_fields, expect_problem, spawn_app};
 
-/// Serves an OIDC discovery document on `ip`:0, as an IdP would.
-async fn discovery_server(ip: &str) -> String {
+/// Serves an IdP's metadata on `ip`:0 at `path`, naming `issuer(base)` as the issuer;
+/// returns the base URL.
+async fn metadata_server(ip: &str, path: &str, issuer: impl Fn(&str) -> String) -> String {
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let document = json!({
-        "issuer": format!("{base}/"),
+        "issuer": issuer(&base),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "token_endpoint": format!("{base}/oauth/token"),
         "registration_endpoint": format!("{base}/oidc/register"),
         "grant_types_supported": ["client_credentials"]
     });
     let app = Router::new().route(
-        "/.well-known/openid-configuration",
+        path,
         get(move || {
             let document = document.clone();
             async move { axum::Json(document) }
@@ -24,6 +27,14 @@ async fn discovery_server(ip: &str) -> String {
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     base
+}
+
+/// Serves an OIDC discovery document on `ip`:0, as an IdP would.
+async fn discovery_server(ip: &str) -> String {
+    metadata_server(ip, "/.well-known/openid-configuration", |base| {
+        format!("{base}/")
+    })
+    .await
 }
 
 #[tokio::test]
@@ -150,4 +161,149 @@ async fn explicit_key_manager_validation_and_lifecycle() {
     expect_problem(app.get(&path, &admin).await, 404).await;
     let devportal = app.token("devportal").await;
     expect_problem(app.get("/admin/v1/key-managers", &devportal).await, 403).await;
+}
+
+#[tokio::test]
+async fn a_discovered_issuer_must_be_where_its_metadata_was_found() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let path = "/.well-known/openid-configuration";
+    let base = metadata_server("127.0.0.1", path, |_| "https://idp.example.com/".into()).await;
+    let well_known = format!("{base}{path}");
+    let problem = expect_problem(
+        app.post_json(
+            "/admin/v1/key-managers",
+            &admin,
+            &json!({"name": "vouched", "type": "oidc", "wellKnownUrl": well_known}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["wellKnownUrl"]);
+    let reason = problem["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("https://idp.example.com/") && reason.contains(&well_known),
+        "{reason}"
+    );
+
+    // RFC 8414: the well-known segment inserted between the host and the issuer's path.
+    let path = "/.well-known/oauth-authorization-server/tenant";
+    let base = metadata_server("127.0.0.1", path, |base| format!("{base}/tenant")).await;
+    let created = app
+        .create_key_manager(&json!({"name": "tenant", "type": "oidc",
+            "wellKnownUrl": format!("{base}{path}")}))
+        .await;
+    assert_eq!(created["issuer"], format!("{base}/tenant"));
+}
+
+#[tokio::test]
+async fn an_issuer_belongs_to_one_key_manager() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let body = |name: &str, issuer: &str| {
+        json!({"name": name, "type": "oidc", "issuer": issuer,
+            "jwksUri": "https://idp.example.com/jwks",
+            "tokenEndpoint": "https://idp.example.com/token"})
+    };
+    let first = app
+        .create_key_manager(&body("corp-idp", "https://idp.example.com/"))
+        .await;
+    // Tokens name the issuer with or without the trailing slash: the same issuer.
+    let problem = expect_problem(
+        app.post_json(
+            "/admin/v1/key-managers",
+            &admin,
+            &body("again", "https://idp.example.com"),
+        )
+        .await,
+        409,
+    )
+    .await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("`corp-idp`") && detail.contains("https://idp.example.com/"),
+        "{detail}"
+    );
+
+    let other = app
+        .create_key_manager(&body("other", "https://other.example.com/"))
+        .await;
+    let other_path = format!("/admin/v1/key-managers/{}", other["id"].as_str().unwrap());
+    let problem = expect_problem(
+        app.put_json(
+            &other_path,
+            &admin,
+            &body("other", "https://idp.example.com/"),
+            None,
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("`corp-idp`"));
+
+    // A key manager keeps its own issuer on a replace.
+    let first_path = format!("/admin/v1/key-managers/{}", first["id"].as_str().unwrap());
+    let mut renamed = body("corp-idp", "https://idp.example.com/");
+    renamed["displayName"] = json!("Corporate IdP");
+    let response = app.put_json(&first_path, &admin, &renamed, None).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn racing_claims_of_one_issuer_make_one_key_manager() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let request = app
+            .http
+            .post(app.url("/admin/v1/key-managers"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": format!("idp-{i}"), "type": "oidc",
+                "issuer": "https://idp.example.com/",
+                "jwksUri": "https://idp.example.com/jwks",
+                "tokenEndpoint": "https://idp.example.com/token"}));
+        claims.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let mut statuses = claims.join_all().await;
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+}
+
+#[tokio::test]
+async fn the_unique_index_backs_the_issuer_check() {
+    let app = spawn_app().await;
+    let write = |name: &str, issuer: &str| KeyManagerWrite {
+        id: KeyManagerId::new(),
+        name: name.into(),
+        display_name: name.into(),
+        well_known_url: None,
+        issuer: issuer.into(),
+        jwks_uri: "https://idp.example.com/jwks".into(),
+        token_endpoint: "https://idp.example.com/token".into(),
+        registration_endpoint: None,
+        audience: None,
+        scopes: Vec::new(),
+        registration_token: None,
+        actor: "test".into(),
+    };
+    store::upsert(
+        &app.state.db,
+        &write("one", "https://idp.example.com/"),
+        None,
+    )
+    .await
+    .unwrap();
+    let second = store::upsert(
+        &app.state.db,
+        &write("two", "https://idp.example.com"),
+        None,
+    )
+    .await;
+    assert!(
+        matches!(second, Err(UpsertError::IssuerTaken)),
+        "{second:?}"
+    );
 }

@@ -44,7 +44,10 @@ pub struct KeyManagerBody {
     /// Must be `oidc`.
     #[serde(rename = "type")]
     kind: String,
+    /// The issuer's metadata URL (OpenID Connect Discovery or RFC 8414); the document's
+    /// `issuer` must be the one this URL belongs to.
     well_known_url: Option<String>,
+    /// Unique: no two key managers have one issuer (a trailing `/` aside).
     issuer: Option<String>,
     jwks_uri: Option<String>,
     token_endpoint: Option<String>,
@@ -147,7 +150,7 @@ impl KeyManagerBody {
     responses(
         (status = 201, description = "Created", body = KeyManager),
         (status = 400, description = "Invalid fields or failed discovery", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or the issuer is another key manager's (named in the detail)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_key_manager(
     caller: Authenticated<AdminScope>,
@@ -199,8 +202,9 @@ async fn get_key_manager(
     request_body = KeyManagerBody,
     responses(
         (status = 200, description = "Replaced", body = KeyManager),
-        (status = 400, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid fields or failed discovery", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or the issuer is another key manager's (named in the detail)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_key_manager(

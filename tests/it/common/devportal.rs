@@ -11,6 +11,12 @@ pub fn oidc_url() -> String {
     )
 }
 
+/// The OIDC mock's issuer: its URL under the name it gives itself (`localhost`), where
+/// its metadata must be fetched from for the issuer to match (OIDC Discovery §4.3).
+pub fn oidc_issuer() -> String {
+    oidc_url().replacen("://127.0.0.1:", "://localhost:", 1)
+}
+
 impl TestApp {
     /// Creates a `devportal` client `client_id` and returns a token of it.
     pub async fn developer(&self, client_id: &str) -> String {
@@ -31,7 +37,7 @@ impl TestApp {
     /// Registers the OIDC mock as key manager `name`, discovered from its metadata.
     pub async fn oidc_key_manager(&self, name: &str, extra: Value) -> Value {
         let mut body = json!({"name": name, "type": "oidc",
-            "wellKnownUrl": format!("{}/.well-known/openid-configuration", oidc_url())});
+            "wellKnownUrl": format!("{}/.well-known/openid-configuration", oidc_issuer())});
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().cloned().unwrap_or_default());
