@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{AppState, auth};
+use crate::service::ServiceError;
 use crate::service::auth::{self as service, Login, LoginError};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -182,6 +183,10 @@ async fn issue_token(
             retry_after: Some(wait.as_secs().max(1)),
             ..OAuthError::new("temporarily_unavailable", e.to_string())
         },
+        LoginError::Service(ServiceError::UnstorableText) => OAuthError::new(
+            "invalid_request",
+            "the request holds text that cannot be stored (a NUL character)",
+        ),
         LoginError::Service(error) => server_error(error.into()),
     })?;
     let body = TokenResponse {
