@@ -12,13 +12,13 @@ use tokio::net::TcpListener;
 
 use crate::auth::bootstrap::ensure_admin_client;
 use crate::auth::client_secret::SecretHasher;
-use crate::auth::throttle::{self, FailureThrottle, parse_trusted_proxies};
+use crate::auth::throttle::{self, FailureThrottle};
 use crate::auth::tokens::TokenService;
 use crate::aws::apigateway::AwsGateways;
 use crate::aws::clients::AwsTimeouts;
 use crate::aws::connector::Gateways;
 use crate::aws::limiter::{Limits, RateLimiter};
-use crate::config::Config;
+use crate::config::{Config, parse_networks};
 use crate::deploy;
 use crate::http;
 use crate::idp::jwks::JwksCache;
@@ -96,7 +96,7 @@ impl Application {
             config.token_failures_per_client_source,
         );
         let refusals = failures(config.token_failures_per_source, u32::MAX);
-        let trusted_proxies = parse_trusted_proxies(&config.trusted_proxies)
+        let trusted_proxies = parse_networks(&config.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         let state = AppState {
             hasher: SecretHasher::new(config.token_max_concurrent_checks),

@@ -87,6 +87,20 @@ fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// A list of IPs or CIDRs (`trusted_proxies`).
+pub fn parse_networks(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{entry}` is not an IP address or CIDR"))
+        })
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
@@ -203,11 +217,9 @@ impl Config {
                 "failure limits must be at least 1",
             ));
         }
-        crate::auth::throttle::parse_trusted_proxies(&self.trusted_proxies).map_err(|reason| {
-            ConfigError::Invalid {
-                key: "trusted_proxies",
-                reason,
-            }
+        parse_networks(&self.trusted_proxies).map_err(|reason| ConfigError::Invalid {
+            key: "trusted_proxies",
+            reason,
         })?;
         if self.body_limit_bytes < 1024 {
             return Err(invalid("body_limit_bytes", "must be at least 1024"));
@@ -246,6 +258,14 @@ pub fn decode_master_key(encoded: &str) -> Result<[u8; 32], String> {
 mod tests {
     use super::*;
     use figment::Jail;
+
+    #[test]
+    fn trusted_proxies_are_ips_or_networks() {
+        let nets = parse_networks(&["10.0.0.0/8".into(), " 192.0.2.5 ".into()]).unwrap();
+        assert_eq!(nets[1].to_string(), "192.0.2.5/32");
+        let error = parse_networks(&["nope".into()]).unwrap_err();
+        assert!(error.contains("`nope`"), "{error}");
+    }
 
     #[test]
     fn defaults_load_and_validate() {

@@ -3,7 +3,7 @@
 //! the last undeploy.
 
 use super::audit::{self, Change};
-use super::environments::refuse_if_live;
+use super::guards::{refuse_if_deleting, refuse_if_live};
 use super::{Actor, AppState, Precondition, ServiceError, deployments};
 use crate::domain::api::ApiDesign;
 use crate::domain::ids::{ApiId, RevisionId};
@@ -21,16 +21,6 @@ fn write_error(error: WriteError, design: &ApiDesign) -> ServiceError {
         )),
         WriteError::Database(e) => e.into(),
     }
-}
-
-/// A conflict while a forced delete is undeploying the API: it takes no edits or deploys.
-pub fn refuse_if_deleting(api: &ApiRow) -> Result<(), ServiceError> {
-    if api.deleting {
-        return Err(ServiceError::Conflict(
-            "the API is being deleted: it is undeploying everywhere".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Refuses a design with more resources than AWS will hold: found now, not at the

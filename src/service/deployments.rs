@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::audit::{self, Change};
 use super::environments;
+use super::guards::refuse_if_deleting;
 use super::{Actor, AppState, ServiceError};
 use crate::domain::api::ApiDesign;
 use crate::domain::deployment::{DeploymentStatus, JobKind, check_deployable};
@@ -28,7 +29,7 @@ pub async fn find_api(state: &AppState, id: ApiId) -> Result<ApiRow, ServiceErro
 /// Why a job of `kind` may not be queued for `api` now.
 fn refuse_job(api: &ApiRow, kind: JobKind) -> Result<(), ServiceError> {
     if kind != JobKind::Undeploy {
-        super::apis::refuse_if_deleting(api)?;
+        refuse_if_deleting(api)?;
     }
     if kind == JobKind::Deploy && api.lifecycle_state == LifecycleState::Retired {
         return Err(ServiceError::Conflict(

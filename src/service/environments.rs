@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Change};
+use super::guards::refuse_if_live;
 use super::{Actor, AppState, Precondition, ServiceError};
 use crate::aws::check::{CheckItem, CheckReport};
 use crate::aws::clients::{AwsTarget, ResolvedCredentials};
@@ -19,7 +20,7 @@ use crate::domain::validation::FieldError;
 use crate::outbound::OutboundError;
 use crate::secrets::Keyring;
 use crate::store::RowLock;
-use crate::store::deployments::{self as deployment_store, DeploymentRow};
+use crate::store::deployments as deployment_store;
 use crate::store::environments::{
     self as store, EnvironmentRow, EnvironmentWrite, StoredCredentials,
 };
@@ -439,20 +440,4 @@ pub async fn delete(state: &AppState, key: &str, actor: &Actor) -> Result<(), Se
         Ok(())
     })
     .await
-}
-
-/// A conflict naming the live deployments among `rows`, e.g. before a delete.
-pub fn refuse_if_live(rows: &[DeploymentRow], what: &str) -> Result<(), ServiceError> {
-    let live: Vec<String> = rows
-        .iter()
-        .filter(|d| d.is_live())
-        .map(|d| format!("{} in {} ({})", d.api_name, d.environment_name, d.status))
-        .collect();
-    if live.is_empty() {
-        return Ok(());
-    }
-    Err(ServiceError::Conflict(format!(
-        "{what}: live deployments: {}",
-        live.join(", ")
-    )))
 }

@@ -3,6 +3,7 @@
 //! transition and the jobs it queues are one transaction.
 
 use super::audit::{self, Change};
+use super::guards::refuse_if_deleting;
 use super::{Actor, AppState, Precondition, ServiceError, deployments};
 use crate::domain::deployment::JobKind;
 use crate::domain::ids::ApiId;
@@ -28,7 +29,7 @@ pub async fn change(
             .await?
             .ok_or(ServiceError::NotFound("API"))?;
         precondition.check(current.version)?;
-        super::apis::refuse_if_deleting(&current)?;
+        refuse_if_deleting(&current)?;
         let api = store::apply(&mut tx, &current, action, actor.name())
             .await?
             .map_err(|refused| ServiceError::Conflict(refused.to_string()))?;

@@ -12,6 +12,7 @@ pub mod clients;
 pub mod deployments;
 pub mod environments;
 pub mod error;
+pub mod guards;
 pub mod jobs;
 pub mod key_managers;
 pub mod lifecycle;
