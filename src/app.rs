@@ -8,23 +8,26 @@ use std::time::Duration;
 use axum::Router;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use crate::auth::bootstrap::ensure_admin_client;
 use crate::auth::client_secret::SecretHasher;
 use crate::auth::throttle::{self, FailureThrottle};
 use crate::auth::tokens::TokenService;
+use crate::auth::tokens::{Principal, Subject};
 use crate::aws::apigateway::AwsGateways;
 use crate::aws::clients::AwsTimeouts;
 use crate::aws::connector::Gateways;
 use crate::aws::limiter::{Limits, RateLimiter};
 use crate::config::{Config, parse_networks};
 use crate::deploy;
+use crate::domain::scope::Scopes;
 use crate::http;
 use crate::idp::jwks::JwksCache;
 use crate::outbound::OutboundGuard;
 use crate::secrets::{Keyring, MasterKey, load_master_key};
-use crate::service::AppState;
+use crate::service::{self, Actor, AppState, ServiceError};
 use crate::store::{self, embedded::EmbeddedPostgres};
 use crate::telemetry;
 
@@ -33,6 +36,49 @@ pub struct Application {
     router: Router,
     state: AppState,
     embedded: Option<EmbeddedPostgres>,
+}
+
+/// The database `config` names, or the embedded one under the data directory (started
+/// here, and returned so the caller stops it), migrated.
+async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+    let (database_url, embedded) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
+            (cluster.database_url(), Some(cluster))
+        }
+    };
+    let db = store::connect_and_migrate(&database_url, config.database_max_connections).await?;
+    Ok((db, embedded))
+}
+
+/// `fedgate server reset-admin-secret`: gives `client_id` a new secret (returned, to be
+/// shown once) and revokes its tokens, audited as the operator; for when nobody can log
+/// in any more. Works with the server running on the same database, or stopped.
+pub async fn reset_client_secret(config: &Config, client_id: &str) -> anyhow::Result<SecretString> {
+    let (db, embedded) = open_database(config).await?;
+    let actor = Actor {
+        principal: Principal {
+            subject: Subject::Operator {
+                name: "operator:reset-admin-secret".into(),
+            },
+            scopes: Scopes::all(),
+        },
+        request_id: None,
+    };
+    let hasher = SecretHasher::new(config.token_max_concurrent_checks);
+    let result = service::clients::reset_secret(&db, &hasher, client_id, &actor).await;
+    db.close().await;
+    if let Some(cluster) = embedded {
+        cluster.stop().await?;
+    }
+    match result {
+        Ok(rotated) => Ok(rotated.secret),
+        Err(ServiceError::NotFound(_)) => Err(anyhow::anyhow!("there is no client `{client_id}`")),
+        Err(error) => Err(anyhow::anyhow!(
+            "could not reset the secret of `{client_id}`: {error}"
+        )),
+    }
 }
 
 impl Application {
@@ -46,14 +92,7 @@ impl Application {
         config: Config,
         gateways: Option<Arc<dyn Gateways>>,
     ) -> anyhow::Result<Self> {
-        let (database_url, embedded) = match &config.database_url {
-            Some(url) => (url.clone(), None),
-            None => {
-                let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
-                (cluster.database_url(), Some(cluster))
-            }
-        };
-        let db = store::connect_and_migrate(&database_url, config.database_max_connections).await?;
+        let (db, embedded) = open_database(&config).await?;
         let previous_key = config
             .master_key_previous
             .as_ref()

@@ -87,6 +87,26 @@ fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// Every setting with its default as `config/default.toml` gives it (`unset` for the
+/// commented-out ones), in the file's order: for `--help`.
+pub fn default_settings() -> Vec<(String, String)> {
+    DEFAULTS_TOML
+        .lines()
+        .filter_map(|line| {
+            let (unset, line) = match line.strip_prefix("# ") {
+                Some(rest) => (true, rest),
+                None => (false, line),
+            };
+            let (key, value) = line.split_once(" = ")?;
+            if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                return None;
+            }
+            let value = if unset { "unset" } else { value.trim() };
+            Some((key.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
 /// A list of IPs or CIDRs (`trusted_proxies`).
 pub fn parse_networks(entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
     entries
@@ -258,6 +278,35 @@ pub fn decode_master_key(encoded: &str) -> Result<[u8; 32], String> {
 mod tests {
     use super::*;
     use figment::Jail;
+
+    #[test]
+    fn every_setting_is_listed_for_help() {
+        let listed: Vec<String> = default_settings().into_iter().map(|(k, _)| k).collect();
+        // Each field of Config is a documented setting, and nothing else is.
+        let value = serde_json::to_value(
+            Config::figment(None)
+                .extract::<serde_json::Value>()
+                .unwrap(),
+        )
+        .unwrap();
+        let mut fields: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        for unset in [
+            "database_url",
+            "bootstrap_admin_secret",
+            "master_key",
+            "master_key_previous",
+            "jwt_signing_key",
+        ] {
+            fields.push(unset.to_owned());
+        }
+        fields.sort();
+        fields.dedup();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(sorted, fields);
+        assert!(default_settings().contains(&("token_ttl_secs".into(), "3600".into())));
+        assert!(default_settings().contains(&("database_url".into(), "unset".into())));
+    }
 
     #[test]
     fn trusted_proxies_are_ips_or_networks() {

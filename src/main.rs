@@ -1,6 +1,7 @@
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// fedgate: a federated AWS API Gateway control plane.
 #[derive(Parser)]
@@ -19,19 +20,79 @@ enum Command {
     Serve,
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Maintenance of a server, run against its database (DATABASE_URL, or the embedded
+    /// one under the data directory).
+    Server {
+        #[command(subcommand)]
+        command: ServerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Give a client a new secret when nobody can log in: prints it once (on stdout),
+    /// revokes every token the client was issued, and records it in the audit log.
+    ResetAdminSecret {
+        /// The client id.
+        #[arg(default_value = "admin")]
+        client: String,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    if let Some(Command::Openapi) = cli.command {
-        println!("{}", fedgate::http::openapi().to_pretty_json()?);
-        return Ok(());
+    let matches = Cli::command()
+        .after_long_help(settings_help())
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    match cli.command {
+        Some(Command::Openapi) => {
+            print_ignoring_closed_pipe(&fedgate::http::openapi().to_pretty_json()?)
+        }
+        Some(Command::Server {
+            command: ServerCommand::ResetAdminSecret { client },
+        }) => {
+            let config = fedgate::Config::load(cli.config.as_deref())?;
+            fedgate::telemetry::init_tracing(config.log_format);
+            let secret = fedgate::app::reset_client_secret(&config, &client).await?;
+            eprintln!(
+                "client `{client}` has a new secret, shown only now; every token issued to it before is revoked"
+            );
+            use secrecy::ExposeSecret;
+            print_ignoring_closed_pipe(secret.expose_secret())
+        }
+        Some(Command::Serve) | None => {
+            let config = fedgate::Config::load(cli.config.as_deref())?;
+            fedgate::telemetry::init_tracing(config.log_format);
+            let app = fedgate::Application::build(config).await?;
+            app.run_until(shutdown_signal()).await
+        }
     }
-    let config = fedgate::Config::load(cli.config.as_deref())?;
-    fedgate::telemetry::init_tracing(config.log_format);
-    let app = fedgate::Application::build(config).await?;
-    app.run_until(shutdown_signal()).await
+}
+
+/// Prints a line; a reader that stopped reading (`fedgate openapi | head -1`) is not an error.
+fn print_ignoring_closed_pipe(text: &str) -> anyhow::Result<()> {
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// `--help` lists every setting, from the compiled-in defaults file itself.
+fn settings_help() -> String {
+    let mut help = String::from(
+        "Settings (environment variable, default), documented in config/default.toml and the\n\
+         README's configuration table; a --config file or FEDGATE_<KEY> overrides them:\n",
+    );
+    for (key, default) in fedgate::config::default_settings() {
+        let variable = if key == "database_url" {
+            "DATABASE_URL".to_owned()
+        } else {
+            format!("FEDGATE_{}", key.to_uppercase())
+        };
+        help.push_str(&format!("  {variable:<42} {default}\n"));
+    }
+    help
 }
 
 async fn shutdown_signal() {

@@ -23,6 +23,13 @@ pub async fn ensure_admin_client(
         .unwrap_or_else(crate::auth::client_secret::generate);
     let hash = crate::auth::client_secret::hash(secret.clone()).await?;
     if !store::clients::insert_if_none_exist(pool, &client, &hash).await? {
+        if configured_secret.is_some() {
+            tracing::warn!(
+                "FEDGATE_BOOTSTRAP_ADMIN_SECRET is set but not used: it only seeds the first \
+                 start, and clients exist already. To get back in, run \
+                 `fedgate server reset-admin-secret [CLIENT]`"
+            );
+        }
         return Ok(());
     }
     if configured_secret.is_some() {

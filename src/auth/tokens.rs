@@ -59,6 +59,9 @@ pub enum Subject {
         key_manager: KeyManagerId,
         id: String,
     },
+    /// Someone with the server's database in hand, running a `fedgate server` command
+    /// (`operator:` and the command: never a client id, which has no `:`).
+    Operator { name: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,7 @@ impl Principal {
         match &self.subject {
             Subject::Client { client_id, .. } => client_id,
             Subject::Developer { id, .. } => id,
+            Subject::Operator { name } => name,
         }
     }
 
@@ -82,6 +86,7 @@ impl Principal {
         match &self.subject {
             Subject::Client { record, .. } => record.to_string(),
             Subject::Developer { id, .. } => id.clone(),
+            Subject::Operator { name } => name.clone(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{Actor, AppState, ServiceError};
@@ -94,6 +94,16 @@ pub async fn attempt<T>(
     change: Change,
     work: impl Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, ServiceError> {
+    attempt_on(&state.db, actor, change, work).await
+}
+
+/// `attempt` with only a database, for the commands that run without a server.
+pub async fn attempt_on<T>(
+    db: &PgPool,
+    actor: &Actor,
+    change: Change,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
     let result = work.await;
     if let Err(error) = &result {
         let reason = match &change.detail {
@@ -101,7 +111,7 @@ pub async fn attempt<T>(
             None => reason(error),
         };
         let entry = change.entry(actor, false, Some(reason));
-        if let Err(e) = store::record(&state.db, &entry).await {
+        if let Err(e) = store::record(db, &entry).await {
             tracing::error!(error = %e, action = change.action, "could not write the audit log");
         }
     }

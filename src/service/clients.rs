@@ -3,9 +3,11 @@
 
 use secrecy::SecretString;
 
+use sqlx::PgPool;
+
 use super::audit::{self, Change};
 use super::{Actor, AppState, ServiceError};
-use crate::auth::client_secret;
+use crate::auth::client_secret::{self, SecretHasher};
 use crate::domain::client::NewClient;
 use crate::domain::ids::ClientRecordId;
 use crate::store::clients::{self as store, ClientRow, DeleteOutcome, InsertClientError};
@@ -101,13 +103,53 @@ pub async fn rotate_secret(
     id: ClientRecordId,
     actor: &Actor,
 ) -> Result<WithSecret, ServiceError> {
-    let change = Change::new("clients.rotate-secret", "clients").on(id);
-    audit::attempt(state, actor, change.clone(), async {
-        let (secret, hash) = new_secret(state).await?;
-        let mut tx = state.db.begin().await?;
+    rotate(&state.db, &state.hasher, ClientKey::Record(id), actor).await
+}
+
+/// `rotate_secret` of the client with `client_id`, for an operator with the database in
+/// hand and no working credentials (`fedgate server reset-admin-secret`).
+pub async fn reset_secret(
+    db: &PgPool,
+    hasher: &SecretHasher,
+    client_id: &str,
+    actor: &Actor,
+) -> Result<WithSecret, ServiceError> {
+    rotate(db, hasher, ClientKey::ClientId(client_id), actor).await
+}
+
+enum ClientKey<'a> {
+    Record(ClientRecordId),
+    ClientId(&'a str),
+}
+
+async fn rotate(
+    db: &PgPool,
+    hasher: &SecretHasher,
+    client: ClientKey<'_>,
+    actor: &Actor,
+) -> Result<WithSecret, ServiceError> {
+    let target = match &client {
+        ClientKey::Record(id) => id.to_string(),
+        ClientKey::ClientId(client_id) => (*client_id).to_owned(),
+    };
+    let change = Change::new("clients.rotate-secret", "clients").on(target);
+    audit::attempt_on(db, actor, change, async {
+        let id = match client {
+            ClientKey::Record(id) => id,
+            ClientKey::ClientId(client_id) => {
+                store::find_by_client_id(db, client_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("client"))?
+                    .id
+            }
+        };
+        let secret = client_secret::generate();
+        let hash = hasher.hash(secret.clone()).await?;
+        let mut tx = db.begin().await?;
         let row = store::replace_secret_hash(&mut *tx, id, &hash)
             .await?
             .ok_or(ServiceError::NotFound("client"))?;
+        let change = Change::new("clients.rotate-secret", "clients").on(row.id);
         audit::record(&mut *tx, actor, &change).await?;
         tx.commit().await?;
         tracing::info!(client_id = %row.client_id, "rotated a client secret");

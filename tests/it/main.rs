@@ -23,6 +23,7 @@ mod environments;
 mod errors;
 mod health;
 mod key_managers;
+mod operator;
 mod publisher_apis;
 mod publisher_import;
 mod publisher_lifecycle;

@@ -1,27 +1,10 @@
 //! Secrets never reach the logs, and survive a master-key rotation.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 
-use crate::common::{moto_url, spawn_app, test_config};
+use crate::common::{capture_logs, moto_url, spawn_app, test_config};
 
 const SECRET: &str = "Zm9vYmFyU2VjcmV0S2V5VGhhdE11c3ROb3RMZWFr";
-
-/// Collects everything the app logs, at every level, into memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn environment(name: &str) -> Value {
     json!({
@@ -34,12 +17,7 @@ fn environment(name: &str) -> Value {
 
 #[tokio::test]
 async fn no_secret_reaches_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = capture_logs();
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let created: Value = app
@@ -71,7 +49,7 @@ async fn no_secret_reaches_the_logs() {
         .unwrap();
     assert_eq!(report["ok"], true, "{report:#}");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("registered an environment"),
         "the capture works"

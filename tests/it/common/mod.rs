@@ -241,6 +241,38 @@ impl TestApp {
 }
 
 /// Asserts a problem+json response of `status` and returns its body.
+/// Everything the app logs, at every level, kept in memory.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Installs a subscriber that captures every log line (once per test process: nextest
+/// runs each test in its own).
+pub fn capture_logs() -> Captured {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_writer(move || writer.clone())
+        .init();
+    captured
+}
+
 /// An actor for calling services directly, as a client named `name` would.
 pub fn actor(name: &str) -> fedgate::service::Actor {
     use fedgate::auth::tokens::{Principal, Subject};
