@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod devportal;
+pub mod docs;
 pub mod error;
 pub mod etag;
 pub mod extract;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode, header};
+use axum::response::Html;
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -77,6 +79,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router(state: AppState) -> Router {
     let (routes, spec) = api_router().split_for_parts();
+    let docs = Html(docs::render(
+        &serde_json::to_value(&spec).expect("the spec serialises"),
+    ));
     let spec = Arc::new(spec);
     let request_id = HeaderName::from_static(middleware::REQUEST_ID);
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
@@ -89,6 +94,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(spec.as_ref().clone()) }
             }),
         )
+        .route("/docs", get(move || async move { docs.clone() }))
         .fallback(middleware::not_found)
         .layer(axum::middleware::from_fn(
             middleware::refuse_control_characters,

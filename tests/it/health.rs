@@ -74,3 +74,23 @@ async fn served_openapi_matches_the_committed_spec() {
         );
     }
 }
+
+#[tokio::test]
+async fn browsable_docs_are_served_without_any_other_host() {
+    let app = spawn_app().await;
+    let response = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<code>/publisher/v1/apis/{id}</code>"));
+    assert!(page.contains("href=\"/openapi.json\""));
+    // Nothing is loaded from elsewhere: no script, stylesheet, image or font URL.
+    for loader in ["<script", "<link", "<img", "src=", "url(", "@import"] {
+        assert!(!page.contains(loader), "{loader}");
+    }
+}
