@@ -1,11 +1,11 @@
 //! Client secrets: generated randomly, stored only as argon2id hashes.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher, Version};
 use base64::Engine;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// 32 random bytes, base64url: 256 bits, no padding, safe in forms and headers.
@@ -18,11 +18,14 @@ pub fn generate() -> SecretString {
 /// Hashes and checks secrets, at most `permits` at once: each argon2 run takes 19 MiB and
 /// a core for ~50 ms, so unbounded concurrent checks (wrong secrets cost the same) would
 /// exhaust memory. Callers beyond the bound wait; the permit is held by the blocking task
-/// itself, so a caller that gives up does not free it early.
+/// itself, so a caller that gives up does not free it early. The runs reuse one memory
+/// area per permit, allocated once: the allocator never sees 19 MiB come and go, so the
+/// process does not keep a freed area per thread either.
 #[derive(Clone)]
 pub struct SecretHasher {
     permits: Arc<Semaphore>,
     bound: usize,
+    areas: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl SecretHasher {
@@ -36,30 +39,42 @@ impl SecretHasher {
         Self {
             permits: Arc::new(Semaphore::new(permits)),
             bound: permits,
+            areas: Arc::default(),
         }
     }
 
     pub async fn hash(&self, secret: SecretString) -> anyhow::Result<String> {
-        let permit = self.permits.clone().acquire_owned().await?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            hash_now(&secret)
-        })
-        .await?
+        self.run(move |memory| hash_with(&secret, memory)).await?
     }
 
     /// Verifies `secret` against `stored`. With no stored hash (unknown client) it still
     /// spends the same work, so response time does not reveal which client ids exist.
     pub async fn verify(&self, secret: SecretString, stored: Option<String>) -> bool {
-        let Ok(permit) = self.permits.clone().acquire_owned().await else {
-            return false;
-        };
-        tokio::task::spawn_blocking(move || {
+        self.run(move |memory| verify_with(&secret, stored, memory))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Runs `work` on the blocking pool under a permit, with a memory area of its own.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = self.permits.clone().acquire_owned().await?;
+        let areas = self.areas.clone();
+        Ok(tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            verify_now(&secret, stored)
+            // There are never more areas than permits: each holder of a permit takes one.
+            let mut memory = areas
+                .lock()
+                .expect("not poisoned")
+                .pop()
+                .unwrap_or_default();
+            let result = work(&mut memory);
+            areas.lock().expect("not poisoned").push(memory);
+            result
         })
-        .await
-        .unwrap_or(false)
+        .await?)
     }
 
     /// Checks running now.
@@ -68,27 +83,80 @@ impl SecretHasher {
     }
 }
 
-fn hash_now(secret: &SecretString) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(secret.expose_secret().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a client secret: {e}"))
+/// argon2 of `password` under the algorithm, version and parameters of `like` (the
+/// defaults when none), in `memory` (grown to the parameters' size once).
+fn argon2_into(
+    password: &[u8],
+    salt: &Salt<'_>,
+    like: Option<&PasswordHash<'_>>,
+    memory: &mut Vec<Block>,
+) -> password_hash::Result<Output> {
+    let hasher = match like {
+        Some(hash) => Argon2::new(
+            Algorithm::try_from(hash.algorithm)?,
+            hash.version
+                .map(Version::try_from)
+                .transpose()?
+                .unwrap_or_default(),
+            Params::try_from(hash)?,
+        ),
+        None => Argon2::default(),
+    };
+    let params = hasher.params();
+    memory.resize(params.block_count(), Block::default());
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let length = like
+        .and_then(|hash| hash.hash.map(|h| h.len()))
+        .unwrap_or(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN));
+    Output::init_with(length, |out| {
+        hasher
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut memory[..])
+            .map_err(password_hash::Error::from)
+    })
 }
 
-fn verify_now(secret: &SecretString, stored: Option<String>) -> bool {
+fn hash_with(secret: &SecretString, memory: &mut Vec<Block>) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let output = argon2_into(
+        secret.expose_secret().as_bytes(),
+        &salt.as_salt(),
+        None,
+        memory,
+    )
+    .map_err(|e| anyhow::anyhow!("hashing a client secret: {e}"))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&Params::default())
+            .map_err(|e| anyhow::anyhow!("hashing a client secret: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+fn verify_with(secret: &SecretString, stored: Option<String>, memory: &mut Vec<Block>) -> bool {
     let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
     let Ok(parsed) = PasswordHash::new(&stored) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(secret.expose_secret().as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    // `Output`'s equality is constant-time.
+    argon2_into(
+        secret.expose_secret().as_bytes(),
+        &salt,
+        Some(&parsed),
+        memory,
+    )
+    .is_ok_and(|computed| computed == expected)
 }
 
 /// Hashes on the blocking pool, outside any bound: for start-up (the bootstrap client).
 pub async fn hash(secret: SecretString) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_now(&secret)).await?
+    tokio::task::spawn_blocking(move || hash_with(&secret, &mut Vec::new())).await?
 }
 
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -112,6 +180,42 @@ mod tests {
         assert!(hasher.verify(secret, Some(hash.clone())).await);
         assert!(!hasher.verify(SecretString::from("wrong"), Some(hash)).await);
         assert!(!hasher.verify(SecretString::from("wrong"), None).await);
+    }
+
+    #[tokio::test]
+    async fn hashes_are_standard_phc_argon2id_both_ways() {
+        use argon2::PasswordVerifier;
+        let hasher = SecretHasher::new(1);
+        // Stored before the reusable memory (argon2's own hashing) still verifies…
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let old = Argon2::default()
+            .hash_password(b"old-secret", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            hasher
+                .verify(SecretString::from("old-secret"), Some(old.clone()))
+                .await
+        );
+        assert!(
+            !hasher
+                .verify(SecretString::from("old-secreT"), Some(old))
+                .await
+        );
+        // … and what it hashes now is a standard PHC string argon2 itself verifies.
+        let new = hasher.hash(SecretString::from("new-secret")).await.unwrap();
+        assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
+        let parsed = PasswordHash::new(&new).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"new-secret", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"new-secreT", &parsed)
+                .is_err()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
