@@ -171,7 +171,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish within the grace
-    /// period, then stops the embedded database if fedgate started it.
+    /// period, then stops the embedded database if this process launched it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let config = &self.state.config;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -198,8 +198,8 @@ impl Application {
             let _ = tokio::time::timeout_at(deadline, worker).await;
         }
         self.state.db.close().await;
-        if let Some(cluster) = &self.embedded {
-            cluster.stop().await?;
+        if let Some(cluster) = self.embedded {
+            cluster.shutdown().await?;
         }
         Ok(())
     }
