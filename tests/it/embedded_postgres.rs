@@ -1,7 +1,8 @@
 //! The embedded default: start, reuse a cluster left running, survive a stale
-//! postmaster.pid; one server per data dir.
+//! postmaster.pid; one server per data dir; a failed start leaves nothing running.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fedgate::Application;
 use fedgate::config::Config;
@@ -126,6 +127,65 @@ async fn a_second_server_on_the_same_data_dir_is_refused_and_the_first_keeps_its
     stop.send(()).unwrap();
     running.await.unwrap().unwrap();
     let cluster_dir = cluster_dir_of(&canonical);
+    assert!(!cluster_dir.join("pgdata/postmaster.pid").exists());
+    remove_cluster_outside(&cluster_dir);
+}
+
+#[tokio::test]
+async fn a_taken_listen_address_fails_the_start_before_anything_is_created() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("data");
+    let mut config = embedded_config(&data_dir);
+    config.listen_addr = addr;
+    let error = Application::build(config)
+        .await
+        .err()
+        .expect("the start fails");
+    assert!(
+        format!("{error:#}").contains(&format!("cannot listen on {addr}")),
+        "{error:#}"
+    );
+    assert!(
+        !data_dir.exists(),
+        "no data dir, no cluster, no master key, no admin client"
+    );
+}
+
+#[tokio::test]
+async fn a_start_failing_after_the_cluster_launched_stops_it() {
+    let data_dir = tempfile::tempdir().unwrap();
+    // A master key file that cannot be read fails the start once the database is up.
+    std::fs::write(data_dir.path().join("master.key"), "not a key\n").unwrap();
+    let mut config = embedded_config(data_dir.path());
+    config.master_key = None;
+    let error = Application::build(config)
+        .await
+        .err()
+        .expect("the start fails");
+    assert!(format!("{error:#}").contains("master.key"), "{error:#}");
+    let cluster_dir = cluster_dir_of(&data_dir.path().canonicalize().unwrap());
+    assert!(
+        cluster_dir.join("pgdata/PG_VERSION").exists(),
+        "the cluster was initialised before the failure"
+    );
+    // pg_ctl stop -w has returned before the start failed: no server is left.
+    assert!(!cluster_dir.join("pgdata/postmaster.pid").exists());
+    // And the data dir is free again: the next start (with a usable key) succeeds.
+    std::fs::remove_file(data_dir.path().join("master.key")).unwrap();
+    let mut config = embedded_config(data_dir.path());
+    config.master_key = None;
+    let app = tokio::time::timeout(Duration::from_secs(60), Application::build(config))
+        .await
+        .unwrap()
+        .expect("the next start succeeds");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
     assert!(!cluster_dir.join("pgdata/postmaster.pid").exists());
     remove_cluster_outside(&cluster_dir);
 }
