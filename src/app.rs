@@ -42,14 +42,17 @@ pub struct Application {
 /// here, and returned so the caller shuts it down), migrated. When connecting fails, an
 /// embedded cluster this process launched is stopped again.
 async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
-    let Some(url) = &config.database_url else {
-        let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
-        return match store::connect_and_migrate(
-            &cluster.database_url(),
+    let connect = |url: SecretString| async move {
+        store::connect_and_migrate(
+            &url,
             config.database_max_connections,
+            Duration::from_millis(config.database_acquire_timeout_ms),
         )
         .await
-        {
+    };
+    let Some(url) = &config.database_url else {
+        let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
+        return match connect(cluster.database_url()).await {
             Ok(db) => Ok((db, Some(cluster))),
             Err(error) => {
                 shut_down_after_failure(cluster).await;
@@ -57,8 +60,7 @@ async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<Embedd
             }
         };
     };
-    let db = store::connect_and_migrate(url, config.database_max_connections).await?;
-    Ok((db, None))
+    Ok((connect(url.clone()).await?, None))
 }
 
 /// Stops the embedded cluster of a start that failed, if this process launched it.
