@@ -62,7 +62,8 @@ fn address(options: &PgConnectOptions) -> String {
     match options.get_socket() {
         Some(dir) => format!("{}/.s.PGSQL.{port}", dir.display()),
         None if host.starts_with('/') => format!("{host}/.s.PGSQL.{port}"),
-        None if host.contains(':') => format!("[{host}]:{port}"),
+        // An IPv6 host keeps the brackets it has in the URL.
+        None if host.contains(':') && !host.starts_with('[') => format!("[{host}]:{port}"),
         None => format!("{host}:{port}"),
     }
 }
@@ -153,5 +154,31 @@ impl WriteError {
             sqlx::Error::Database(db) if db.is_unique_violation() => WriteError::DuplicateName,
             _ => WriteError::Database(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address_of(url: &str) -> String {
+        address(&PgConnectOptions::from_str(url).unwrap())
+    }
+
+    #[test]
+    fn the_address_names_host_and_port_never_the_password() {
+        assert_eq!(
+            address_of("postgres://u:secret@db.internal/x"),
+            "db.internal:5432"
+        );
+        assert_eq!(
+            address_of("postgres://u:secret@10.0.0.7:6432/x"),
+            "10.0.0.7:6432"
+        );
+        assert_eq!(address_of("postgres://u:secret@[::1]:5433/x"), "[::1]:5433");
+        assert_eq!(
+            address_of("postgres://u@localhost/x?host=/var/run/postgresql"),
+            "/var/run/postgresql/.s.PGSQL.5432"
+        );
     }
 }
