@@ -39,17 +39,35 @@ pub struct Application {
 }
 
 /// The database `config` names, or the embedded one under the data directory (started
-/// here, and returned so the caller stops it), migrated.
+/// here, and returned so the caller shuts it down), migrated. When connecting fails, an
+/// embedded cluster this process launched is stopped again.
 async fn open_database(config: &Config) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
-    let (database_url, embedded) = match &config.database_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
-            (cluster.database_url(), Some(cluster))
-        }
+    let connect = |url: SecretString| async move {
+        store::connect_and_migrate(
+            &url,
+            config.database_max_connections,
+            Duration::from_millis(config.database_acquire_timeout_ms),
+        )
+        .await
     };
-    let db = store::connect_and_migrate(&database_url, config.database_max_connections).await?;
-    Ok((db, embedded))
+    let Some(url) = &config.database_url else {
+        let cluster = EmbeddedPostgres::start(&config.data_dir).await?;
+        return match connect(cluster.database_url()).await {
+            Ok(db) => Ok((db, Some(cluster))),
+            Err(error) => {
+                shut_down_after_failure(cluster).await;
+                Err(error)
+            }
+        };
+    };
+    Ok((connect(url.clone()).await?, None))
+}
+
+/// Stops the embedded cluster of a start that failed, if this process launched it.
+async fn shut_down_after_failure(cluster: EmbeddedPostgres) {
+    if let Err(error) = cluster.shutdown().await {
+        tracing::warn!(%error, "could not stop the embedded PostgreSQL");
+    }
 }
 
 /// `fedgate server reset-admin-secret`: gives `client_id` a new secret (returned, to be
@@ -70,7 +88,7 @@ pub async fn reset_client_secret(config: &Config, client_id: &str) -> anyhow::Re
     let result = service::clients::reset_secret(&db, &hasher, client_id, &actor).await;
     db.close().await;
     if let Some(cluster) = embedded {
-        cluster.stop().await?;
+        cluster.shutdown().await?;
     }
     match result {
         Ok(rotated) => Ok(rotated.secret),
@@ -88,76 +106,32 @@ impl Application {
     }
 
     /// The application with the given gateways (tests: an in-memory fake), or AWS's.
+    ///
+    /// The listen address is taken before anything is created (a taken port fails the
+    /// start with nothing initialised), and a start failing after the embedded database
+    /// was launched stops it.
     pub async fn build_with(
         config: Config,
         gateways: Option<Arc<dyn Gateways>>,
     ) -> anyhow::Result<Self> {
-        let (db, embedded) = open_database(&config).await?;
-        let previous_key = config
-            .master_key_previous
-            .as_ref()
-            .map(|k| MasterKey::from_base64(k.expose_secret()))
-            .transpose()
-            .map_err(|reason| anyhow::anyhow!("master_key_previous {reason}"))?;
-        let keyring = Keyring::new(
-            load_master_key(config.master_key.as_ref(), &config.data_dir)?,
-            previous_key,
-        );
-        if config.master_key_previous.is_some() {
-            let count = store::rotation::reseal_all(&db, &keyring).await?;
-            tracing::warn!(
-                count,
-                "re-sealed secrets under the new master key; remove FEDGATE_MASTER_KEY_PREVIOUS"
-            );
-        }
-        let signing_key = signing_key(&config, &db, &keyring).await?;
-        let tokens = TokenService::new(
-            signing_key.expose_secret().as_bytes(),
-            config.jwt_issuer.clone(),
-            Duration::from_secs(config.token_ttl_secs),
-        );
-        ensure_admin_client(&db, config.bootstrap_admin_secret.as_ref()).await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen_addr))?;
-        let outbound = OutboundGuard::new(&config.outbound_allow)
-            .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
-        let gateways = gateways.unwrap_or_else(|| aws_gateways(&config, &db, &outbound));
-        let failures = |per_source, per_client_source| {
-            Arc::new(FailureThrottle::new(throttle::Limits {
-                window: Duration::from_secs(config.token_failure_window_secs),
-                per_source,
-                per_client_source,
-            }))
-        };
-        let login_throttle = failures(
-            config.token_failures_per_source,
-            config.token_failures_per_client_source,
-        );
-        let refusals = failures(config.token_failures_per_source, u32::MAX);
-        let trusted_proxies = parse_networks(&config.trusted_proxies)
-            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
-        let state = AppState {
-            hasher: SecretHasher::new(config.token_max_concurrent_checks),
-            login_throttle,
-            refusals,
-            trusted_proxies: Arc::new(trusted_proxies),
-            db,
-            tokens: Arc::new(tokens),
-            keyring: Arc::new(keyring),
-            jwks: Arc::new(JwksCache::new(Duration::from_secs(300))),
-            metrics: telemetry::metrics_handle(),
-            outbound,
-            gateways,
-            jobs_waker: Arc::default(),
-            config: Arc::new(config),
-        };
-        Ok(Self {
-            listener,
-            router: http::router(state.clone()),
-            state,
-            embedded,
-        })
+        let (db, embedded) = open_database(&config).await?;
+        match state(config, gateways, db).await {
+            Ok(state) => Ok(Self {
+                listener,
+                router: http::router(state.clone()),
+                state,
+                embedded,
+            }),
+            Err(error) => {
+                if let Some(cluster) = embedded {
+                    shut_down_after_failure(cluster).await;
+                }
+                Err(error)
+            }
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -171,7 +145,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish within the grace
-    /// period, then stops the embedded database if fedgate started it.
+    /// period, then stops the embedded database if this process launched it.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let config = &self.state.config;
         let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -198,11 +172,76 @@ impl Application {
             let _ = tokio::time::timeout_at(deadline, worker).await;
         }
         self.state.db.close().await;
-        if let Some(cluster) = &self.embedded {
-            cluster.stop().await?;
+        if let Some(cluster) = self.embedded {
+            cluster.shutdown().await?;
         }
         Ok(())
     }
+}
+
+/// Everything the handlers and workers share, on the database `db`: the admin client
+/// comes last.
+async fn state(
+    config: Config,
+    gateways: Option<Arc<dyn Gateways>>,
+    db: PgPool,
+) -> anyhow::Result<AppState> {
+    let outbound = OutboundGuard::new(&config.outbound_allow)
+        .map_err(|e| anyhow::anyhow!("outbound_allow: {e}"))?;
+    let trusted_proxies = parse_networks(&config.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+    let previous_key = config
+        .master_key_previous
+        .as_ref()
+        .map(|k| MasterKey::from_base64(k.expose_secret()))
+        .transpose()
+        .map_err(|reason| anyhow::anyhow!("master_key_previous {reason}"))?;
+    let keyring = Keyring::new(
+        load_master_key(config.master_key.as_ref(), &config.data_dir)?,
+        previous_key,
+    );
+    if config.master_key_previous.is_some() {
+        let count = store::rotation::reseal_all(&db, &keyring).await?;
+        tracing::warn!(
+            count,
+            "re-sealed secrets under the new master key; remove FEDGATE_MASTER_KEY_PREVIOUS"
+        );
+    }
+    let signing_key = signing_key(&config, &db, &keyring).await?;
+    let tokens = TokenService::new(
+        signing_key.expose_secret().as_bytes(),
+        config.jwt_issuer.clone(),
+        Duration::from_secs(config.token_ttl_secs),
+    );
+    let gateways = gateways.unwrap_or_else(|| aws_gateways(&config, &db, &outbound));
+    let failures = |per_source, per_client_source| {
+        Arc::new(FailureThrottle::new(throttle::Limits {
+            window: Duration::from_secs(config.token_failure_window_secs),
+            per_source,
+            per_client_source,
+        }))
+    };
+    let login_throttle = failures(
+        config.token_failures_per_source,
+        config.token_failures_per_client_source,
+    );
+    let refusals = failures(config.token_failures_per_source, u32::MAX);
+    ensure_admin_client(&db, config.bootstrap_admin_secret.as_ref()).await?;
+    Ok(AppState {
+        hasher: SecretHasher::new(config.token_max_concurrent_checks),
+        login_throttle,
+        refusals,
+        trusted_proxies: Arc::new(trusted_proxies),
+        db,
+        tokens: Arc::new(tokens),
+        keyring: Arc::new(keyring),
+        jwks: Arc::new(JwksCache::new(Duration::from_secs(300))),
+        metrics: telemetry::metrics_handle(),
+        outbound,
+        gateways,
+        jobs_waker: Arc::default(),
+        config: Arc::new(config),
+    })
 }
 
 /// AWS API Gateway connectors, paced per account and region by limits shared through

@@ -26,6 +26,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub database_url: Option<SecretString>,
     pub database_max_connections: u32,
+    /// How long a query waits for a database connection before it fails (503).
+    pub database_acquire_timeout_ms: u64,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub bootstrap_admin_secret: Option<SecretString>,
@@ -169,6 +171,12 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             return Err(invalid("database_max_connections", "must be at least 1"));
+        }
+        if self.database_acquire_timeout_ms < 100 {
+            return Err(invalid(
+                "database_acquire_timeout_ms",
+                "must be at least 100 (milliseconds)",
+            ));
         }
         if let Some(key) = &self.master_key {
             decode_master_key(key.expose_secret()).map_err(|reason| ConfigError::Invalid {

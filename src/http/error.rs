@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::domain::validation::FieldError;
 use crate::service::ServiceError;
-use crate::service::error::{UNSTORABLE_TEXT, is_unstorable_text};
+use crate::service::error::{DATABASE_UNREACHABLE, UNSTORABLE_TEXT, is_unstorable_text};
+use crate::store;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -56,6 +57,9 @@ pub enum ApiError {
     },
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 503 with `Retry-After`: the database cannot be reached right now.
+    #[error("{DATABASE_UNREACHABLE}")]
+    DatabaseUnreachable,
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -72,6 +76,10 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::BadGateway { detail, extra } => ApiError::BadGateway { detail, extra },
             ServiceError::UnstorableText => ApiError::BadRequest(UNSTORABLE_TEXT.into()),
+            ServiceError::DatabaseUnreachable(e) => {
+                tracing::warn!(error = %e, "the database is unreachable");
+                ApiError::DatabaseUnreachable
+            }
             ServiceError::Internal(e) => e.into(),
         }
     }
@@ -84,13 +92,18 @@ impl From<sqlx::Error> for ApiError {
 }
 
 impl From<anyhow::Error> for ApiError {
-    /// Internal, unless a database error inside says the caller sent text it cannot store.
+    /// Internal, unless a database error inside says the caller sent text it cannot store,
+    /// or that the database cannot be reached.
     fn from(e: anyhow::Error) -> Self {
-        let unstorable = e
+        let database_error = e
             .chain()
-            .any(|cause| cause.downcast_ref().is_some_and(is_unstorable_text));
-        if unstorable {
+            .find_map(|cause| cause.downcast_ref::<sqlx::Error>());
+        if database_error.is_some_and(is_unstorable_text) {
             return ApiError::BadRequest(UNSTORABLE_TEXT.into());
+        }
+        if database_error.is_some_and(store::is_unreachable) {
+            tracing::warn!(error = %e, "the database is unreachable");
+            return ApiError::DatabaseUnreachable;
         }
         ApiError::Internal(e)
     }
@@ -151,6 +164,7 @@ impl ApiError {
                 StatusCode::BAD_GATEWAY
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::DatabaseUnreachable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,6 +184,7 @@ impl ApiError {
             ApiError::BadGateway { .. } => "bad-gateway",
             ApiError::DeploymentFailed { .. } => "deployment-failed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::DatabaseUnreachable => "database-unreachable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -201,6 +216,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized { challenge, .. } => HeaderValue::from_str(challenge).ok(),
             _ => None,
         };
+        let retry_after = matches!(self, ApiError::DatabaseUnreachable);
         let problem = Problem {
             problem_type: format!("urn:fedgate:problem:{}", self.kind()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -221,6 +237,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }

@@ -1,5 +1,7 @@
 //! Liveness, readiness and Prometheus metrics.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -24,20 +26,24 @@ pub struct Health {
     status: &'static str,
 }
 
-/// Liveness: the process answers
+/// Liveness: the process answers (it says nothing of the database: probe `/readyz`)
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, description = "Alive", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers and every migration is applied
+/// How long readiness waits for the database: a probe sees "not ready" within it, well
+/// before a load balancer's probe times out.
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
+/// Readiness: the database answers within a second and every migration is applied
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready", body = Health),
     (status = 503, description = "Not ready", body = Health),
 ))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    if store::is_ready(&state.db).await {
+    if store::is_ready(&state.db, READY_WITHIN).await {
         (StatusCode::OK, Json(Health { status: "ready" }))
     } else {
         (

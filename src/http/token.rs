@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use super::{AppState, auth};
 use crate::service::ServiceError;
 use crate::service::auth::{self as service, Login, LoginError};
+use crate::service::error::DATABASE_UNREACHABLE;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(issue_token))
@@ -187,6 +188,14 @@ async fn issue_token(
             "invalid_request",
             "the request holds text that cannot be stored (a NUL character)",
         ),
+        LoginError::Service(ServiceError::DatabaseUnreachable(error)) => {
+            tracing::warn!(%error, "the database is unreachable");
+            OAuthError {
+                status: Some(StatusCode::SERVICE_UNAVAILABLE),
+                retry_after: Some(2),
+                ..OAuthError::new("temporarily_unavailable", DATABASE_UNREACHABLE)
+            }
+        }
         LoginError::Service(error) => server_error(error.into()),
     })?;
     let body = TokenResponse {

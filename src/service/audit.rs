@@ -87,7 +87,9 @@ pub async fn record(
 }
 
 /// Runs a change and, when it fails, records the failure and its reason (its success is
-/// recorded by the change itself, in its own transaction, with `record`).
+/// recorded by the change itself, in its own transaction, with `record`). A change that
+/// failed because the database is unreachable is only logged: recording it would wait
+/// for the database a second time, and fail too.
 pub async fn attempt<T>(
     state: &AppState,
     actor: &Actor,
@@ -105,7 +107,13 @@ pub async fn attempt_on<T>(
     work: impl Future<Output = Result<T, ServiceError>>,
 ) -> Result<T, ServiceError> {
     let result = work.await;
-    if let Err(error) = &result {
+    if let Err(ServiceError::DatabaseUnreachable(_)) = &result {
+        tracing::warn!(
+            action = change.action,
+            actor = actor.name(),
+            "a change failed and is not in the audit log: the database is unreachable"
+        );
+    } else if let Err(error) = &result {
         let reason = match &change.detail {
             Some(what) => format!("{what}: {}", reason(error)),
             None => reason(error),

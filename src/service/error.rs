@@ -2,7 +2,7 @@
 //! problem+json in `http::error`).
 
 use crate::domain::validation::FieldError;
-use crate::store::WriteError;
+use crate::store::{self, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -34,6 +34,10 @@ pub enum ServiceError {
     /// caller's error, in whichever field it came.
     #[error("{UNSTORABLE_TEXT}")]
     UnstorableText,
+    /// The database cannot be reached right now (see `store::is_unreachable`); the
+    /// caller may try again shortly. The cause is for the log.
+    #[error("{DATABASE_UNREACHABLE}")]
+    DatabaseUnreachable(#[source] sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -41,10 +45,16 @@ pub enum ServiceError {
 pub const UNSTORABLE_TEXT: &str = "the request contains text that cannot be stored: a NUL \
      character (U+0000) in one of its fields; remove it";
 
+pub const DATABASE_UNREACHABLE: &str =
+    "the database is unreachable (or every connection to it is busy); try again shortly";
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
         if is_unstorable_text(&e) {
             return ServiceError::UnstorableText;
+        }
+        if store::is_unreachable(&e) {
+            return ServiceError::DatabaseUnreachable(e);
         }
         ServiceError::Internal(e.into())
     }

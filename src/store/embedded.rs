@@ -5,7 +5,14 @@
 //! system user and lives where that user can reach it. The cluster listens on 127.0.0.1
 //! only, on a free port, with its own socket directory (a system Postgres may own 5432
 //! and /var/run/postgresql), and requires a password kept in a 0600 file.
+//!
+//! One process at a time uses a data dir: it holds an exclusive lock on
+//! `data_dir/fedgate.lock` for as long as it runs (the operating system lets go of it
+//! when the process ends, however it ends), and stops the cluster on shutdown only if it
+//! launched it.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -21,6 +28,8 @@ const SUPERUSER: &str = "fedgate";
 const DATABASE: &str = "fedgate";
 /// Where clusters go when running as root and the data dir is out of the postgres user's reach.
 const ROOT_FALLBACK_PARENT: &str = "/var/lib/fedgate/embedded-postgres";
+/// The file in the data dir whose lock says a process uses it; it holds that process's id.
+const LOCK_FILE: &str = "fedgate.lock";
 
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
@@ -29,6 +38,9 @@ pub struct EmbeddedPostgres {
     run_as: Option<User>,
     port: u16,
     password: SecretString,
+    /// Whether this process launched the cluster (and so stops it) or found it running.
+    launched: bool,
+    _lock: DataDirLock,
 }
 
 impl EmbeddedPostgres {
@@ -43,6 +55,7 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data dir {}", data_dir.display()))?;
         let data_dir = data_dir.canonicalize()?;
+        let lock = DataDirLock::acquire(&data_dir)?;
         let run_as = if Uid::effective().is_root() {
             Some(User::from_name("postgres")?.ok_or_else(|| {
                 anyhow::anyhow!(
@@ -60,6 +73,8 @@ impl EmbeddedPostgres {
             run_as,
             port: 0,
             password: SecretString::from(String::new()),
+            launched: false,
+            _lock: lock,
         };
         cluster.prepare_dir()?;
         if !cluster.pgdata().join("PG_VERSION").exists() {
@@ -76,9 +91,17 @@ impl EmbeddedPostgres {
                 tracing::info!(port, dir = %cluster.cluster_dir.display(), "reusing the running embedded PostgreSQL");
                 cluster.port = port;
             }
-            None => cluster.launch().await?,
+            None => {
+                cluster.launch().await?;
+                cluster.launched = true;
+            }
         }
-        cluster.ensure_database().await?;
+        if let Err(error) = cluster.ensure_database().await {
+            if let Err(stop) = cluster.shutdown().await {
+                tracing::warn!(error = %stop, "could not stop the embedded PostgreSQL");
+            }
+            return Err(error);
+        }
         Ok(cluster)
     }
 
@@ -98,6 +121,24 @@ impl EmbeddedPostgres {
         self.port
     }
 
+    /// Whether this process launched the cluster, rather than finding it running (left
+    /// by a fedgate that died, or started by hand).
+    pub fn launched(&self) -> bool {
+        self.launched
+    }
+
+    /// Stops the cluster if this process launched it (one found running is left as it
+    /// was found), then lets go of the data dir.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        if self.launched {
+            self.stop().await
+        } else {
+            tracing::info!(dir = %self.cluster_dir.display(), "leaving the embedded PostgreSQL running: this process did not start it");
+            Ok(())
+        }
+    }
+
+    /// Stops the cluster, whoever launched it.
     pub async fn stop(&self) -> anyhow::Result<()> {
         let pgdata = self.pgdata();
         let status = self
@@ -222,33 +263,55 @@ impl EmbeddedPostgres {
         // A free port can be taken between probing and binding: try a few.
         let mut last_error = String::new();
         for _ in 0..3 {
-            let port = free_port()?;
-            let options = format!(
-                "-p {port} -k '{}' -c listen_addresses=127.0.0.1",
-                self.cluster_dir.display()
-            );
-            let output = self
-                .command("pg_ctl")
-                .arg("start")
-                .arg("-D")
-                .arg(self.pgdata())
-                .arg("-l")
-                .arg(self.log_file())
-                .args(["-w", "-t", "60", "-s", "-o", &options])
-                .output()
-                .await
-                .context("running pg_ctl start")?;
-            if output.status.success() {
-                tracing::info!(port, dir = %self.cluster_dir.display(), "embedded PostgreSQL started");
-                self.port = port;
-                return Ok(());
+            match self.launch_on(free_port()?).await? {
+                Ok(()) => return Ok(()),
+                Err(error) => last_error = error,
             }
-            last_error = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         }
         bail!(
             "embedded PostgreSQL did not start ({last_error}); see {}",
             self.log_file().display()
         )
+    }
+
+    /// Starts the stopped cluster again on the port it had, so that clients holding its
+    /// URL reconnect (tests take the database away and bring it back this way).
+    pub async fn relaunch(&mut self) -> anyhow::Result<()> {
+        if let Err(error) = self.launch_on(self.port).await? {
+            bail!(
+                "embedded PostgreSQL did not start again on port {} ({error}); see {}",
+                self.port,
+                self.log_file().display()
+            );
+        }
+        Ok(())
+    }
+
+    /// `pg_ctl start` on `port`: what it said when the server did not start.
+    async fn launch_on(&mut self, port: u16) -> anyhow::Result<Result<(), String>> {
+        let options = format!(
+            "-p {port} -k '{}' -c listen_addresses=127.0.0.1",
+            self.cluster_dir.display()
+        );
+        let output = self
+            .command("pg_ctl")
+            .arg("start")
+            .arg("-D")
+            .arg(self.pgdata())
+            .arg("-l")
+            .arg(self.log_file())
+            .args(["-w", "-t", "60", "-s", "-o", &options])
+            .output()
+            .await
+            .context("running pg_ctl start")?;
+        if !output.status.success() {
+            return Ok(Err(String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .to_owned()));
+        }
+        tracing::info!(port, dir = %self.cluster_dir.display(), "embedded PostgreSQL started");
+        self.port = port;
+        Ok(Ok(()))
     }
 
     async fn ensure_database(&self) -> anyhow::Result<()> {
@@ -271,6 +334,47 @@ impl EmbeddedPostgres {
         }
         conn.close().await?;
         Ok(())
+    }
+}
+
+/// An exclusive lock on the data dir's lock file, held while the value lives.
+#[derive(Debug)]
+struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    /// Takes the lock at once, or says which process holds it.
+    fn acquire(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = data_dir.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|pid| pid.trim().parse::<u32>().ok())
+                    .map_or_else(String::new, |pid| format!(" (pid {pid})"));
+                bail!(
+                    "the data dir {} is in use by another fedgate{holder}, which runs the \
+                     embedded PostgreSQL in it: stop that one first, or give this one another \
+                     FEDGATE_DATA_DIR or a DATABASE_URL",
+                    data_dir.display()
+                );
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+        file.set_len(0)?;
+        writeln!(file, "{}", std::process::id())?;
+        Ok(Self { _file: file })
     }
 }
 

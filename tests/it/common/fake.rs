@@ -7,7 +7,7 @@ use std::time::Duration;
 use fedgate::aws::fake::{FakeGateway, FakeGateways};
 use serde_json::{Value, json};
 
-use super::{TestApp, spawn_app_with_gateways};
+use super::{TestApp, fresh_database, spawn_app_at};
 
 pub struct FakeFixture {
     pub app: TestApp,
@@ -25,9 +25,14 @@ pub fn quick(extra: &[(&'static str, Value)]) -> Vec<(&'static str, Value)> {
 }
 
 pub async fn fake_fixture(extra: &[(&'static str, Value)]) -> FakeFixture {
+    fake_fixture_at(fresh_database().await, extra).await
+}
+
+/// The fixture on the database at `database_url` (a private cluster a test stops).
+pub async fn fake_fixture_at(database_url: String, extra: &[(&'static str, Value)]) -> FakeFixture {
     let gateways = FakeGateways::default();
     let gateway = gateways.gateway.clone();
-    let app = spawn_app_with_gateways(&quick(extra), Some(Arc::new(gateways))).await;
+    let app = spawn_app_at(database_url, &quick(extra), Some(Arc::new(gateways))).await;
     let admin = app.admin_token().await;
     let response = app
         .post_json(

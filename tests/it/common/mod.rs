@@ -79,15 +79,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, Value)]) -> TestApp {
-    spawn_app_with_gateways(extra, None).await
+    spawn_app_at(fresh_database().await, extra, None).await
 }
 
-/// The app with the given gateways (the in-memory fake), or AWS's.
-pub async fn spawn_app_with_gateways(
+/// The app on the database at `database_url`, with the given gateways (the in-memory
+/// fake) or AWS's.
+pub async fn spawn_app_at(
+    database_url: String,
     extra: &[(&str, Value)],
     gateways: Option<std::sync::Arc<dyn fedgate::aws::connector::Gateways>>,
 ) -> TestApp {
-    let database_url = fresh_database().await;
     let data_dir = tempfile::tempdir().unwrap();
     let config = test_config(&database_url, data_dir.path(), extra);
     let app = fedgate::Application::build_with(config, gateways)
