@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::aws::{Region, RoleArn, StageName};
-use super::validation::{Errors, FieldError};
+use super::validation::{Errors, FieldError, WriteOnly};
 
 /// A unique slug: lowercase letters, digits and hyphens, 1–63, starting alphanumeric.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,7 @@ pub enum CredentialsSpec {
     AccessKey {
         access_key_id: Option<String>,
         secret_access_key: SecretInput,
+        /// `None`: no session token (any stored one is removed).
         session_token: Option<SecretInput>,
     },
     /// Assume a role on top of the default credential chain.
@@ -126,8 +127,8 @@ pub enum CredentialsSpec {
 pub struct CredentialsInput<'a> {
     pub credential_type: &'a str,
     pub access_key_id: Option<&'a str>,
-    pub secret_access_key: Option<&'a str>,
-    pub session_token: Option<&'a str>,
+    pub secret_access_key: WriteOnly<&'a str>,
+    pub session_token: WriteOnly<&'a str>,
     pub role_arn: Option<&'a str>,
     pub external_id: Option<&'a str>,
     pub session_name: Option<&'a str>,
@@ -171,21 +172,30 @@ impl CredentialsSpec {
                     None => None,
                 };
                 let secret_access_key = match input.secret_access_key {
-                    Some(s) => {
+                    WriteOnly::Set(s) => {
                         SecretInput::New(errors.check(&field("secretAccessKey"), parse_secret(s))?)
                     }
-                    None if creating => {
+                    WriteOnly::Keep | WriteOnly::Remove if creating => {
                         errors.add(field("secretAccessKey"), "is required");
                         return None;
                     }
-                    None => SecretInput::Keep,
+                    WriteOnly::Keep => SecretInput::Keep,
+                    WriteOnly::Remove => {
+                        errors.add(
+                            field("secretAccessKey"),
+                            "is required with type `accessKey` and cannot be removed: omit it \
+                             to keep the stored one, or give a new one",
+                        );
+                        return None;
+                    }
                 };
+                // Optional: `null` removes it, as leaving it out does on creation.
                 let session_token = match input.session_token {
-                    Some(s) => Some(SecretInput::New(
+                    WriteOnly::Set(s) => Some(SecretInput::New(
                         errors.check(&field("sessionToken"), parse_secret(s))?,
                     )),
-                    None if creating => None,
-                    None => Some(SecretInput::Keep),
+                    WriteOnly::Keep if !creating => Some(SecretInput::Keep),
+                    WriteOnly::Keep | WriteOnly::Remove => None,
                 };
                 Some(CredentialsSpec::AccessKey {
                     access_key_id,
@@ -197,8 +207,8 @@ impl CredentialsSpec {
                 stray(
                     &[
                         ("accessKeyId", input.access_key_id),
-                        ("secretAccessKey", input.secret_access_key),
-                        ("sessionToken", input.session_token),
+                        ("secretAccessKey", input.secret_access_key.new_value()),
+                        ("sessionToken", input.session_token.new_value()),
                     ],
                     errors,
                 );
@@ -246,8 +256,8 @@ impl CredentialsSpec {
                 stray(
                     &[
                         ("accessKeyId", input.access_key_id),
-                        ("secretAccessKey", input.secret_access_key),
-                        ("sessionToken", input.session_token),
+                        ("secretAccessKey", input.secret_access_key.new_value()),
+                        ("sessionToken", input.session_token.new_value()),
                         ("roleArn", input.role_arn),
                         ("externalId", input.external_id),
                         ("sessionName", input.session_name),
@@ -344,7 +354,7 @@ mod tests {
             credentials: CredentialsInput {
                 credential_type: "accessKey",
                 access_key_id: Some("AKIAIOSFODNN7EXAMPLE"),
-                secret_access_key: Some("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                secret_access_key: WriteOnly::Set("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
                 ..Default::default()
             },
             ..Default::default()
@@ -393,7 +403,7 @@ mod tests {
     #[test]
     fn secrets_are_required_on_create_and_optional_on_update() {
         let mut no_secret = input();
-        no_secret.credentials.secret_access_key = None;
+        no_secret.credentials.secret_access_key = WriteOnly::Keep;
         let errors = fields(EnvironmentSpec::parse(&no_secret, true).unwrap_err());
         assert_eq!(errors, ["config.credentials.secretAccessKey"]);
         let spec = EnvironmentSpec::parse(&no_secret, false).unwrap();
@@ -404,6 +414,35 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn null_removes_an_optional_secret_and_is_refused_for_a_required_one() {
+        let mut removed = input();
+        removed.credentials.secret_access_key = WriteOnly::Remove;
+        let errors = EnvironmentSpec::parse(&removed, false).unwrap_err();
+        assert_eq!(errors[0].field, "config.credentials.secretAccessKey");
+        assert!(errors[0].reason.contains("cannot be removed"), "{errors:?}");
+        let errors = fields(EnvironmentSpec::parse(&removed, true).unwrap_err());
+        assert_eq!(errors, ["config.credentials.secretAccessKey"]);
+        let mut no_token = input();
+        no_token.credentials.secret_access_key = WriteOnly::Keep;
+        no_token.credentials.session_token = WriteOnly::Remove;
+        let spec = EnvironmentSpec::parse(&no_token, false).unwrap();
+        assert!(matches!(
+            spec.credentials,
+            CredentialsSpec::AccessKey {
+                session_token: None,
+                ..
+            }
+        ));
+        // Other credential types have no secret to remove: `null` is no stray field.
+        no_token.credentials = CredentialsInput {
+            credential_type: "default",
+            secret_access_key: WriteOnly::Remove,
+            ..Default::default()
+        };
+        assert!(EnvironmentSpec::parse(&no_token, false).is_ok());
     }
 
     #[test]

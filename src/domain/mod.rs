@@ -9,6 +9,7 @@ pub mod environment;
 pub mod ids;
 pub mod key_manager;
 pub mod lifecycle;
+pub mod merge_patch;
 pub mod openapi;
 pub mod predeploy;
 pub mod scope;

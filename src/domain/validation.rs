@@ -19,6 +19,43 @@ impl FieldError {
     }
 }
 
+/// A write-only field (a secret) as a request gives it. Responses never show it, so a
+/// request that omits it keeps the stored value; `null` removes it (refused where the
+/// secret is required).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WriteOnly<T> {
+    #[default]
+    Keep,
+    Remove,
+    Set(T),
+}
+
+impl<T> WriteOnly<T> {
+    /// `None` is `null`: removal.
+    pub fn given(value: Option<T>) -> Self {
+        value.map_or(WriteOnly::Remove, WriteOnly::Set)
+    }
+
+    pub fn as_deref(&self) -> WriteOnly<&T::Target>
+    where
+        T: std::ops::Deref,
+    {
+        match self {
+            WriteOnly::Keep => WriteOnly::Keep,
+            WriteOnly::Remove => WriteOnly::Remove,
+            WriteOnly::Set(value) => WriteOnly::Set(&**value),
+        }
+    }
+
+    /// The new value, if the request gives one.
+    pub fn new_value(self) -> Option<T> {
+        match self {
+            WriteOnly::Set(value) => Some(value),
+            WriteOnly::Keep | WriteOnly::Remove => None,
+        }
+    }
+}
+
 /// Accumulates field errors; `finish` turns them into a result.
 #[derive(Debug, Default)]
 pub struct Errors(Vec<FieldError>);

@@ -12,6 +12,21 @@ use crate::store;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// An OpenAPI response of a problem document, for answers documented once for many
+/// operations (the 428 of `require_if_match`, the 415 of a PATCH).
+pub fn problem_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("request validation failed")]

@@ -5,11 +5,12 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{StatusCode, header};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{FieldError, WriteOnly};
 
 pub struct ValidJson<T>(pub T);
 
@@ -22,27 +23,56 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime_essence::Essence>().ok())
-            .is_some_and(|essence| essence.is_json());
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "the request body must be JSON (Content-Type: application/json)".into(),
-            ));
-        }
-        let limit = AppState::from_ref(state).config.body_limit_bytes;
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(limit)
-            } else {
-                ApiError::BadRequest(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(
+            req,
+            state,
+            mime_essence::Essence::is_json,
+            "the request body must be JSON (Content-Type: application/json)",
+        )
+        .await?;
         parse_json(&bytes).map(ValidJson)
     }
+}
+
+/// The body of a request whose media type `accepts` (else 415 with `expected`), at most
+/// `body_limit_bytes` long (else 413).
+pub(super) async fn read_body<S>(
+    req: Request,
+    state: &S,
+    accepts: fn(&mime_essence::Essence) -> bool,
+    expected: &str,
+) -> Result<Bytes, ApiError>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    let accepted = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime_essence::Essence>().ok())
+        .is_some_and(|essence| accepts(&essence));
+    if !accepted {
+        return Err(ApiError::UnsupportedMediaType(expected.into()));
+    }
+    let limit = AppState::from_ref(state).config.body_limit_bytes;
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::BadRequest(format!("could not read the request body: {rejection}"))
+        }
+    })
+}
+
+/// A write-only member of a body (`#[serde(default, deserialize_with = "write_only")]`):
+/// a value sets it, `null` removes it, and an absent member keeps the stored one.
+pub fn write_only<'de, D, T>(deserializer: D) -> Result<WriteOnly<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(WriteOnly::given)
 }
 
 /// Deserializes, reporting the JSON path of the first offending field.
@@ -140,7 +170,7 @@ fn strip_position(message: &str) -> String {
 }
 
 /// Tiny content-type parser: the essence (type/subtype) without parameters.
-mod mime_essence {
+pub(super) mod mime_essence {
     pub struct Essence(String);
 
     impl std::str::FromStr for Essence {
@@ -163,6 +193,11 @@ mod mime_essence {
     impl Essence {
         pub fn is_json(&self) -> bool {
             self.0 == "application/json" || self.0.ends_with("+json")
+        }
+
+        /// RFC 7396's media type.
+        pub fn is_merge_patch(&self) -> bool {
+            self.0 == "application/merge-patch+json"
         }
     }
 }

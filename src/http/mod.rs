@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
+pub mod patch;
 pub mod publisher;
 pub mod serve;
 pub mod token;
@@ -72,13 +73,20 @@ fn api_router() -> OpenApiRouter<AppState> {
         .nest("/devportal/v1", devportal::router())
 }
 
+/// The routes and the OpenAPI document of every one of them.
+fn routes_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut spec) = api_router().split_for_parts();
+    patch::document_media_type(&mut spec);
+    (routes, spec)
+}
+
 /// The OpenAPI document of every route, as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    routes_and_spec().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (routes, spec) = api_router().split_for_parts();
+    let (routes, spec) = routes_and_spec();
     let docs = Html(docs::render(
         &serde_json::to_value(&spec).expect("the spec serialises"),
     ));

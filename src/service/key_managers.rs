@@ -8,6 +8,7 @@ use super::{Actor, AppState, Precondition, ServiceError};
 use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
 use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
+use crate::domain::validation::WriteOnly;
 use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite, UpsertError};
@@ -19,8 +20,8 @@ pub struct KeyManagerRequest<'a> {
     pub fields: KeyManagerInput<'a>,
     /// Where to discover the endpoints the fields leave out (stored as given).
     pub well_known_url: Option<&'a str>,
-    /// The initial access token for registration; `None` keeps the stored one.
-    pub registration_token: Option<&'a str>,
+    /// The initial access token for registration: kept when omitted, removed by `null`.
+    pub registration_token: WriteOnly<&'a str>,
 }
 
 /// Fetches the discovery document through the outbound guard; every failure is the
@@ -54,18 +55,19 @@ async fn to_write(
     let spec =
         KeyManagerSpec::parse(&request.fields, &discovered).map_err(ServiceError::Validation)?;
     let registration_token: Option<Sealed> = match request.registration_token {
-        Some("") => {
+        WriteOnly::Set("") => {
             return Err(ServiceError::field(
                 "registrationToken",
                 "must not be empty",
             ));
         }
-        Some(token) => Some(
+        WriteOnly::Set(token) => Some(
             state
                 .keyring
                 .seal(token.as_bytes(), &key_manager_context(&id.to_string())),
         ),
-        None => existing.and_then(|row| row.sealed_registration_token()),
+        WriteOnly::Keep => existing.and_then(|row| row.sealed_registration_token()),
+        WriteOnly::Remove => None,
     };
     Ok(KeyManagerWrite {
         id,

@@ -101,4 +101,31 @@ impl Precondition {
             _ => Ok(()),
         }
     }
+
+    /// For a change computed from the version `read` (a patch applied to it): that version
+    /// only, if this precondition accepts it — so a change made meanwhile fails the write
+    /// instead of being overwritten; else this precondition, to fail as it would.
+    pub fn pinned(&self, read: i64) -> Self {
+        match self.check(read) {
+            Ok(()) => Self::one_of(vec![read]),
+            Err(_) => self.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_precondition_accepts_only_the_version_read() {
+        let pinned = Precondition::any().pinned(3);
+        assert!(pinned.check(3).is_ok());
+        assert!(pinned.check(4).is_err(), "a change made meanwhile");
+        let pinned = Precondition::one_of(vec![2, 3]).pinned(3);
+        assert!(pinned.check(3).is_ok() && pinned.check(2).is_err());
+        // One the caller's precondition refuses stays refused, as it would have been.
+        let stale = Precondition::one_of(vec![1]).pinned(3);
+        assert!(stale.check(3).is_err() && stale.check(1).is_ok());
+    }
 }

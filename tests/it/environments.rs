@@ -395,3 +395,107 @@ async fn assume_role_and_default_chain_choose_their_providers() {
     assert_eq!(report["credentialsProvider"], "default-chain");
     assert_eq!(report["ok"], true, "{report:#}");
 }
+
+/// Issue 11: a PUT without `endpointUrl` removes it (a full replacement, pointing an
+/// emulator environment at real AWS); a merge patch changes only what it names.
+#[tokio::test]
+async fn merge_patch_changes_only_what_it_names() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let name = unique("patch");
+    let created = create(&app, &admin, &moto_environment(&name)).await;
+    let path = format!("/admin/v1/environments/{}", created["id"].as_str().unwrap());
+
+    let description = json!({"description": "patched"});
+    let (patched, etag) = app
+        .merge_patch_ok(&path, &admin, &description, Some("\"1\""))
+        .await;
+    assert_eq!(etag, "\"2\"");
+    assert_eq!(patched["description"], "patched");
+    assert_eq!(patched["displayName"], "Moto");
+    assert_eq!(
+        patched["config"]["endpointUrl"],
+        created["config"]["endpointUrl"]
+    );
+    assert_eq!(
+        patched["config"]["credentials"]["accessKeyIdMasked"],
+        "AKIA…MPLE"
+    );
+    assert_eq!(patched["config"]["credentials"]["secretAccessKeySet"], true);
+    // The kept secret still authenticates against moto.
+    assert_eq!(check(&app, &admin, &created).await["ok"], true);
+    // Recorded as the update a PUT is.
+    assert_eq!(
+        app.audit_actions(&admin, "environments").await[..2],
+        ["environments.update success", "environments.create success"]
+    );
+
+    // The same precondition as PUT: a stale ETag is 412 and changes nothing.
+    let stale = app.merge_patch(&path, &admin, &description, Some("\"1\""));
+    expect_problem(stale.await, 412).await;
+
+    // Secrets: an optional one is set and removed by `null`; a required one cannot be.
+    let token = json!({"config": {"credentials": {"sessionToken": "a-session-token"}}});
+    let (with_token, _) = app.merge_patch_ok(&path, &admin, &token, None).await;
+    assert_eq!(with_token["config"]["credentials"]["sessionTokenSet"], true);
+    let no_token = json!({"config": {"credentials": {"sessionToken": null}}});
+    let (without, _) = app.merge_patch_ok(&path, &admin, &no_token, None).await;
+    assert_eq!(without["config"]["credentials"]["sessionTokenSet"], false);
+    assert_eq!(without["config"]["credentials"]["secretAccessKeySet"], true);
+    let no_secret = json!({"config": {"credentials": {"secretAccessKey": null}}});
+    let problem = expect_problem(app.merge_patch(&path, &admin, &no_secret, None).await, 400).await;
+    assert_eq!(
+        error_fields(&problem),
+        ["config.credentials.secretAccessKey"]
+    );
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be removed"),
+        "{problem}"
+    );
+
+    // Fields of the merged result are named as on PUT.
+    let bad = json!({"config": {"region": "mars-1"}});
+    let problem = expect_problem(app.merge_patch(&path, &admin, &bad, None).await, 400).await;
+    assert_eq!(error_fields(&problem), ["config.region"]);
+
+    // Only a merge patch is a PATCH body.
+    let as_json = app
+        .http
+        .patch(app.url(&path))
+        .bearer_auth(&admin)
+        .json(&json!({"description": "plain JSON"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(as_json, 415).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("application/merge-patch+json")
+    );
+    let not_an_object = app.merge_patch(&path, &admin, &json!(["x"]), None).await;
+    expect_problem(not_an_object, 400).await;
+
+    // `null` removes a setting; PUT stays a full replacement: what it omits is removed.
+    let no_endpoint = json!({"config": {"endpointUrl": null}});
+    let (removed, _) = app.merge_patch_ok(&path, &admin, &no_endpoint, None).await;
+    assert_eq!(removed["config"]["endpointUrl"], Value::Null);
+    assert_eq!(removed["description"], "patched");
+    let mut replacement = moto_environment(&name);
+    replacement["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("endpointUrl");
+    let replaced: Value = app
+        .put_json(&path, &admin, &replacement, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replaced["description"], "");
+    assert_eq!(replaced["config"]["endpointUrl"], Value::Null);
+}

@@ -307,3 +307,73 @@ async fn the_unique_index_backs_the_issuer_check() {
         "{second:?}"
     );
 }
+
+/// Issue 11: a merge patch changes only what it names; the registration token (write-only)
+/// is kept when omitted and removed by `null`; a new `wellKnownUrl` is discovered again.
+#[tokio::test]
+async fn merge_patch_changes_only_what_it_names() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let base = discovery_server("127.0.0.1").await;
+    let created = app
+        .post_json(
+            "/admin/v1/key-managers",
+            &admin,
+            &json!({"name": "corp", "type": "oidc",
+                    "wellKnownUrl": format!("{base}/.well-known/openid-configuration"),
+                    "audience": "https://pets.example", "scopes": ["pets:read"],
+                    "registrationToken": "initial-access-token-123"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let path = format!("/admin/v1/key-managers/{}", created["id"].as_str().unwrap());
+
+    let display_name = json!({"displayName": "Corporate IdP"});
+    let (patched, etag) = app
+        .merge_patch_ok(&path, &admin, &display_name, Some("\"1\""))
+        .await;
+    assert_eq!(etag, "\"2\"");
+    assert_eq!(patched["displayName"], "Corporate IdP");
+    for kept in [
+        "audience",
+        "scopes",
+        "issuer",
+        "tokenEndpoint",
+        "wellKnownUrl",
+    ] {
+        assert_eq!(patched[kept], created[kept], "{kept}");
+    }
+    assert_eq!(patched["registrationTokenSet"], true);
+    assert_eq!(
+        app.audit_actions(&admin, "key-managers").await[..2],
+        ["key-managers.update success", "key-managers.create success"]
+    );
+    let stale = app.merge_patch(&path, &admin, &display_name, Some("\"1\""));
+    expect_problem(stale.await, 412).await;
+
+    // `null` removes: an optional setting, and the registration token.
+    let nulls = json!({"audience": null, "registrationToken": null});
+    let (removed, _) = app.merge_patch_ok(&path, &admin, &nulls, None).await;
+    assert_eq!(removed["audience"], Value::Null);
+    assert_eq!(removed["registrationTokenSet"], false);
+    assert_eq!(removed["displayName"], "Corporate IdP");
+
+    // A new metadata URL: the endpoints the patch does not give are discovered there.
+    let other = metadata_server("127.0.0.1", "/.well-known/openid-configuration", |base| {
+        format!("{base}/")
+    })
+    .await;
+    let well_known = json!({"wellKnownUrl": format!("{other}/.well-known/openid-configuration")});
+    let (moved, _) = app.merge_patch_ok(&path, &admin, &well_known, None).await;
+    assert_eq!(moved["issuer"], format!("{other}/"));
+    assert_eq!(moved["tokenEndpoint"], format!("{other}/oauth/token"));
+
+    let problem = expect_problem(
+        app.merge_patch(&path, &admin, &json!({"scopes": "not a list"}), None)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["scopes"]);
+}

@@ -492,3 +492,57 @@ async fn resources_beyond_the_cap_are_refused_as_aws_counts_them() {
     .await;
     assert_refused(problem, "6 resources");
 }
+
+/// Issue 11: a merge patch changes only what it names, through PUT's validation,
+/// precondition and audit entry.
+#[tokio::test]
+async fn merge_patch_changes_only_what_it_names() {
+    let app = spawn_app().await;
+    let token = app.publisher_token().await;
+    let mut body = api_body("Petstore");
+    body["cors"] = json!({"enabled": true, "allowOrigins": ["https://shop.example.com"]});
+    let created = app.create_api(&token, &body).await;
+    let path = api_path(&id_of(&created), "");
+
+    let patch = json!({"description": "patched", "cors": {"maxAge": 600}});
+    let (patched, etag) = app
+        .merge_patch_ok(&path, &token, &patch, Some("\"1\""))
+        .await;
+    assert_eq!(etag, "\"2\"");
+    assert_eq!(patched["description"], "patched");
+    assert_eq!(patched["resources"], created["resources"]);
+    assert_eq!(
+        patched["cors"]["allowOrigins"],
+        json!(["https://shop.example.com"])
+    );
+    assert_eq!(patched["cors"]["maxAge"], 600);
+    let stale = app.merge_patch(&path, &token, &patch, Some("\"1\""));
+    expect_problem(stale.await, 412).await;
+
+    // An array is replaced whole; every bad field of the result is named.
+    let one = json!({"resources": [{"method": "GET", "path": "/pets"}]});
+    let (replaced, _) = app.merge_patch_ok(&path, &token, &one, None).await;
+    assert_eq!(replaced["resources"].as_array().unwrap().len(), 1);
+    let bad = json!({"context": "/pets/", "endpointUrl": "ftp://x"});
+    let problem = expect_problem(app.merge_patch(&path, &token, &bad, None).await, 400).await;
+    assert_eq!(error_fields(&problem), ["context", "endpointUrl"]);
+    let problem = expect_problem(
+        app.merge_patch(&path, &token, &json!({"name": null}), None)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["name"]);
+
+    let admin = app.admin_token().await;
+    // Newest first: the resources, the stale attempt (refused, recorded), the first patch.
+    assert_eq!(
+        app.audit_actions(&admin, "apis").await[..4],
+        [
+            "apis.update success",
+            "apis.update failure",
+            "apis.update success",
+            "apis.create success"
+        ]
+    );
+}

@@ -16,12 +16,15 @@ use crate::domain::environment::{
     CredentialsInput, EnvironmentInput, EnvironmentSpec, mask_access_key_id,
 };
 use crate::domain::ids::EnvironmentId;
+use crate::domain::validation::WriteOnly;
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
-use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::extract::{ValidJson, ValidPath, ValidQuery, write_only};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::patch::MergePatch;
+use crate::service::Precondition;
 use crate::service::environments as service;
 use crate::store::environments::{EnvironmentRow, StoredCredentials};
 
@@ -31,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(
             get_environment,
             replace_environment,
+            patch_environment,
             delete_environment
         ))
         .routes(routes!(check_environment))
@@ -79,7 +83,8 @@ pub struct AwsConfigBody {
 
 /// `type` is `accessKey` (accessKeyId, secretAccessKey, sessionToken?), `assumeRole`
 /// (roleArn, externalId?, sessionName?) or `default` (the SDK's default chain). Secrets are
-/// write-only; on PUT, omitted secrets keep the stored ones.
+/// write-only: omitted, they keep the stored ones (so does an omitted `accessKeyId`); `null`
+/// removes the session token and is refused (400) for the secret access key.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)] // the read-only echoes are accepted and ignored
@@ -87,10 +92,12 @@ pub struct CredentialsBody {
     #[serde(rename = "type")]
     credential_type: String,
     access_key_id: Option<String>,
-    #[schema(write_only)]
-    secret_access_key: Option<String>,
-    #[schema(write_only)]
-    session_token: Option<String>,
+    #[serde(default, deserialize_with = "write_only")]
+    #[schema(write_only, value_type = Option<String>)]
+    secret_access_key: WriteOnly<String>,
+    #[serde(default, deserialize_with = "write_only")]
+    #[schema(write_only, value_type = Option<String>)]
+    session_token: WriteOnly<String>,
     role_arn: Option<String>,
     external_id: Option<String>,
     session_name: Option<String>,
@@ -309,14 +316,63 @@ async fn replace_environment(
     if_match: IfMatch,
     ValidJson(body): ValidJson<EnvironmentBody>,
 ) -> Result<Response, ApiError> {
+    replace(&state, &key, &body, &if_match.0, &caller).await
+}
+
+/// The write of a PUT, and of a PATCH once merged.
+async fn replace(
+    state: &AppState,
+    key: &str,
+    body: &EnvironmentBody,
+    precondition: &Precondition,
+    caller: &Authenticated<AdminScope>,
+) -> Result<Response, ApiError> {
     let spec = body.parse(false)?;
-    let row = service::replace(&state, &key, spec, &if_match.0, &caller.actor).await?;
+    let row = service::replace(state, key, spec, precondition, &caller.actor).await?;
     Ok(with_etag(StatusCode::OK, row, false))
+}
+
+/// The write-only members of an environment: a patch's `null` there means remove.
+const SECRETS: &[&[&str]] = &[
+    &["config", "credentials", "secretAccessKey"],
+    &["config", "credentials", "sessionToken"],
+];
+
+/// Change some fields of an environment (JSON merge patch, RFC 7396)
+///
+/// Only the members the patch names change; `null` removes one (an omitted `endpointUrl`
+/// stays as it is, `"endpointUrl": null` removes it). Secrets omitted are kept; `null`
+/// removes the session token and is refused (400) for the secret access key. The result is
+/// validated and written as a PUT of it would be; a change made meanwhile answers 412.
+#[utoipa::path(patch, path = "/environments/{id}", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Id or name"),
+           ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
+    request_body(content = Object, content_type = "application/merge-patch+json",
+        description = "A JSON merge patch of `EnvironmentBody`"),
+    responses(
+        (status = 200, description = "Changed", body = Environment),
+        (status = 400, description = "Invalid fields (of the patched environment), or a required secret set to null", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or region/stage/endpoint change while APIs are deployed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_environment(
+    caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(key): ValidPath<String>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> Result<Response, ApiError> {
+    let current = service::find(&state, &key).await?;
+    let precondition = if_match.0.pinned(current.version);
+    let body: EnvironmentBody = patch.apply(Environment::from(current), SECRETS)?;
+    replace(&state, &key, &body, &precondition, &caller).await
 }
 
 /// Delete an environment
 #[utoipa::path(delete, path = "/environments/{id}", tag = "admin", security(("bearer" = ["admin"])),
-    params(("id" = String, Path, description = "Id or name")),
+    params(("id" = String, Path, description = "Id or name"),
+           ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),

@@ -13,12 +13,14 @@ use utoipa_axum::routes;
 
 use crate::domain::ids::KeyManagerId;
 use crate::domain::key_manager::KeyManagerInput;
+use crate::domain::validation::WriteOnly;
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, versioned_response};
-use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::extract::{ValidJson, ValidPath, ValidQuery, write_only};
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::patch::MergePatch;
 use crate::service::key_managers::{self as service, KeyManagerRequest};
 use crate::store::key_managers::KeyManagerRow;
 
@@ -28,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(
             get_key_manager,
             replace_key_manager,
+            patch_key_manager,
             delete_key_manager
         ))
 }
@@ -55,10 +58,11 @@ pub struct KeyManagerBody {
     audience: Option<String>,
     #[serde(default)]
     scopes: Vec<String>,
-    /// Initial access token for dynamic client registration (RFC 7591); write-only,
-    /// kept on PUT when omitted.
-    #[schema(write_only)]
-    registration_token: Option<String>,
+    /// Initial access token for dynamic client registration (RFC 7591); write-only:
+    /// kept when omitted, removed by `null`.
+    #[serde(default, deserialize_with = "write_only")]
+    #[schema(write_only, value_type = Option<String>)]
+    registration_token: WriteOnly<String>,
     #[schema(read_only, value_type = Option<Object>)]
     id: Option<serde_json::Value>,
     #[schema(read_only, value_type = Option<Object>)]
@@ -218,9 +222,53 @@ async fn replace_key_manager(
     Ok(respond(StatusCode::OK, row))
 }
 
+/// What discovery finds: a patch giving a new `wellKnownUrl` finds them again.
+const DISCOVERED: [&str; 4] = ["issuer", "jwksUri", "tokenEndpoint", "registrationEndpoint"];
+
+/// Change some fields of a key manager (JSON merge patch, RFC 7396)
+///
+/// Only the members the patch names change; `null` removes one. An omitted
+/// `registrationToken` is kept, `null` removes it. A patch giving `wellKnownUrl` discovers
+/// the endpoints it does not give itself; with a stored `wellKnownUrl`, discovery runs
+/// again as on PUT. The result is validated and written as a PUT of it would be; a change
+/// made meanwhile answers 412.
+#[utoipa::path(patch, path = "/key-managers/{id}", tag = "admin", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, format = Uuid),
+           ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
+    request_body(content = Object, content_type = "application/merge-patch+json",
+        description = "A JSON merge patch of `KeyManagerBody`"),
+    responses(
+        (status = 200, description = "Changed", body = KeyManager),
+        (status = 400, description = "Invalid fields (of the patched key manager) or failed discovery", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or the issuer is another key manager's (named in the detail)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_key_manager(
+    caller: Authenticated<AdminScope>,
+    State(state): State<AppState>,
+    ValidPath(id): ValidPath<KeyManagerId>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> Result<Response, ApiError> {
+    let current = service::find(&state, id).await?;
+    let precondition = if_match.0.pinned(current.version);
+    let mut current = serde_json::to_value(KeyManager::from(current))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if patch.sets("wellKnownUrl")
+        && let Some(members) = current.as_object_mut()
+    {
+        members.retain(|name, _| !DISCOVERED.contains(&name.as_str()));
+    }
+    let body: KeyManagerBody = patch.apply(current, &[&["registrationToken"]])?;
+    let row = service::replace(&state, id, &body.request(), &precondition, &caller.actor).await?;
+    Ok(respond(StatusCode::OK, row))
+}
+
 /// Delete a key manager
 #[utoipa::path(delete, path = "/key-managers/{id}", tag = "admin", security(("bearer" = ["admin"])),
-    params(("id" = String, Path, format = Uuid)),
+    params(("id" = String, Path, format = Uuid),
+           ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),

@@ -20,14 +20,15 @@ use crate::http::error::{ApiError, Problem};
 use crate::http::etag::{IfMatch, etag_header};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::service::Actor;
+use crate::http::patch::MergePatch;
 use crate::service::apis::{self as service, Deletion};
+use crate::service::{Actor, Precondition};
 use crate::store::apis::{ApiFilter, ApiRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_api, list_apis))
-        .routes(routes!(get_api, replace_api, delete_api))
+        .routes(routes!(get_api, replace_api, patch_api, delete_api))
 }
 
 /// An API with its `ETag`.
@@ -156,9 +157,50 @@ async fn replace_api(
     if_match: IfMatch,
     ValidJson(draft): ValidJson<ApiDraft>,
 ) -> Result<TaggedApi, ApiError> {
-    let design = ApiDesign::parse(&draft).map_err(ApiError::Validation)?;
-    let row = service::replace(&state, id, &design, &if_match.0, &caller.actor).await?;
+    replace(&state, id, &draft, &if_match.0, &caller.actor).await
+}
+
+/// The write of a PUT, and of a PATCH once merged.
+async fn replace(
+    state: &AppState,
+    id: ApiId,
+    draft: &ApiDraft,
+    precondition: &Precondition,
+    actor: &Actor,
+) -> Result<TaggedApi, ApiError> {
+    let design = ApiDesign::parse(draft).map_err(ApiError::Validation)?;
+    let row = service::replace(state, id, &design, precondition, actor).await?;
     Ok(tagged(&row))
+}
+
+/// Change some fields of an API's design (JSON merge patch, RFC 7396)
+///
+/// Only the members the patch names change; `null` removes one, and an array (such as
+/// `resources`) is replaced whole. The result is validated and written as a PUT of it
+/// would be; a change made meanwhile answers 412.
+#[utoipa::path(patch, path = "/apis/{id}", tag = "publisher", security(("bearer" = ["publisher"])),
+    params(("id" = String, Path, format = Uuid),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body(content = Object, content_type = "application/merge-patch+json",
+        description = "A JSON merge patch of `ApiDraft`"),
+    responses(
+        (status = 200, description = "Changed", body = Api, headers(("ETag" = String))),
+        (status = 400, description = "Invalid fields of the patched design, all of them named", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another API has this name and version, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_api(
+    caller: Authenticated<PublisherScope>,
+    State(state): State<AppState>,
+    ValidPath(id): ValidPath<ApiId>,
+    if_match: IfMatch,
+    patch: MergePatch,
+) -> Result<TaggedApi, ApiError> {
+    let current = service::get(&state, id).await?;
+    let draft: ApiDraft = patch.apply(Api::from(&current), &[])?;
+    let precondition = if_match.0.pinned(current.version);
+    replace(&state, id, &draft, &precondition, &caller.actor).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -176,6 +176,69 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// PATCH with a JSON merge patch (`application/merge-patch+json`) and an optional
+    /// `If-Match`.
+    pub async fn merge_patch(
+        &self,
+        path: &str,
+        token: &str,
+        patch: &Value,
+        if_match: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string());
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A merge patch that must succeed: the changed resource and its new ETag.
+    pub async fn merge_patch_ok(
+        &self,
+        path: &str,
+        token: &str,
+        patch: &Value,
+        if_match: Option<&str>,
+    ) -> (Value, String) {
+        let response = self.merge_patch(path, token, patch, if_match).await;
+        let status = response.status();
+        let etag = response
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "PATCH {path} {patch}: {body}");
+        (body, etag)
+    }
+
+    /// The actions of the audit log's entries on `target_type`, newest first.
+    pub async fn audit_actions(&self, admin: &str, target_type: &str) -> Vec<String> {
+        let page: Value = self
+            .get(&format!("/admin/v1/audit?targetType={target_type}"), admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["outcome"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         let response = self.http.get(self.url("/metrics")).send().await.unwrap();
