@@ -55,6 +55,8 @@ pub struct Config {
     pub aws_call_timeout_secs: u64,
     pub max_revisions_per_api: u32,
     pub max_resources_per_api: u32,
+    /// PUT, PATCH and DELETE of a resource with an ETag need `If-Match` (else 428).
+    pub require_if_match: bool,
     pub authorizer_ttl_secs: u32,
     pub deploy_workers: usize,
     pub deploy_poll_interval_ms: u64,

@@ -47,6 +47,13 @@ pub enum ApiError {
     Conflict(String),
     #[error("the resource changed since it was read (If-Match did not match its ETag)")]
     PreconditionFailed,
+    /// 428 (RFC 6585): `require_if_match` is set and the change carries no `If-Match`.
+    #[error(
+        "this server requires If-Match on PUT, PATCH and DELETE (require_if_match): send the \
+         ETag of the version you read (from a GET), or `If-Match: *` to change whatever \
+         version is current"
+    )]
+    PreconditionRequired,
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 422: the request is well-formed but cannot be carried out (e.g. a live check
@@ -173,6 +180,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway { .. } | ApiError::DeploymentFailed { .. } => {
@@ -194,6 +202,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed => "precondition-failed",
+            ApiError::PreconditionRequired => "precondition-required",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::BadGateway { .. } => "bad-gateway",

@@ -76,6 +76,7 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// The routes and the OpenAPI document of every one of them.
 fn routes_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut spec) = api_router().split_for_parts();
+    etag::document_if_match_required(&mut spec);
     patch::document_media_type(&mut spec);
     (routes, spec)
 }

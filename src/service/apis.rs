@@ -96,13 +96,14 @@ pub enum Deletion {
     Started(Box<ApiRow>),
 }
 
-/// Deletes an API that is deployed nowhere; with `force`, undeploys it everywhere first.
-/// The guard and the change are one transaction holding the API's row, so no deploy can
-/// slip in between.
+/// Deletes an API that is deployed nowhere, if `precondition` accepts its version; with
+/// `force`, undeploys it everywhere first. The guard and the change are one transaction
+/// holding the API's row, so no deploy can slip in between.
 pub async fn delete(
     state: &AppState,
     id: ApiId,
     force: bool,
+    precondition: &Precondition,
     actor: &Actor,
 ) -> Result<Deletion, ServiceError> {
     let change = Change::new("apis.delete", "apis").on(id);
@@ -111,6 +112,7 @@ pub async fn delete(
         let api = store::lock(&mut tx, id, RowLock::Update)
             .await?
             .ok_or(ServiceError::NotFound("API"))?;
+        precondition.check(api.version)?;
         let live = deployment_store::live(&mut *tx, Some(id), None).await?;
         if live.is_empty() {
             store::delete(&mut *tx, id).await?;

@@ -96,18 +96,22 @@ pub async fn replace(
     .await
 }
 
-/// Deletes the application with its keys (the clients at the key managers stay there).
+/// Deletes the application with its keys (the clients at the key managers stay there) if
+/// `precondition` accepts its version.
 pub async fn delete(
     state: &AppState,
     owner: &Actor,
     id: ApplicationId,
+    precondition: &Precondition,
 ) -> Result<(), ServiceError> {
     let change = Change::new("applications.delete", "applications").on(id);
     audit::attempt(state, owner, change.clone(), async {
         let mut tx = state.db.begin().await?;
-        if !store::delete(&mut *tx, &owner.owner(), id).await? {
-            return Err(ServiceError::NotFound("application"));
-        }
+        let version = store::delete(&mut *tx, &owner.owner(), id)
+            .await?
+            .ok_or(ServiceError::NotFound("application"))?;
+        // Refused, the transaction ends without a commit: nothing was deleted.
+        precondition.check(version)?;
         audit::record(&mut *tx, owner, &change).await?;
         Ok(tx.commit().await?)
     })

@@ -422,13 +422,20 @@ async fn replace_locked(
         .map_err(|e| ServiceError::from_write(e, "an environment", &write.name))
 }
 
-/// Deletes an environment that no API is deployed to; the guard and the delete share one
-/// transaction that holds the environment's row, so no deploy can slip in between.
-pub async fn delete(state: &AppState, key: &str, actor: &Actor) -> Result<(), ServiceError> {
+/// Deletes an environment that no API is deployed to, if `precondition` accepts its
+/// version; the guard and the delete share one transaction that holds the environment's
+/// row, so no deploy can slip in between.
+pub async fn delete(
+    state: &AppState,
+    key: &str,
+    precondition: &Precondition,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
     let change = Change::new("environments.delete", "environments").on(key);
     audit::attempt(state, actor, change, async {
         let mut tx = state.db.begin().await?;
         let row = lock(&mut tx, state, key, RowLock::Update).await?;
+        precondition.check(row.version)?;
         let live = deployment_store::live(&mut *tx, None, Some(row.id)).await?;
         refuse_if_live(&live, "undeploy these APIs first")?;
         store::delete(&mut *tx, row.id).await?;

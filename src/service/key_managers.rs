@@ -195,14 +195,22 @@ fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
     ))
 }
 
-/// Deletes a key manager (with the applications' keys at it).
-pub async fn delete(state: &AppState, id: KeyManagerId, actor: &Actor) -> Result<(), ServiceError> {
+/// Deletes a key manager (with the applications' keys at it) if `precondition` accepts
+/// its version.
+pub async fn delete(
+    state: &AppState,
+    id: KeyManagerId,
+    precondition: &Precondition,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
     let change = Change::new("key-managers.delete", "key-managers").on(id);
     audit::attempt(state, actor, change.clone(), async {
         let mut tx = state.db.begin().await?;
-        if !store::delete(&mut *tx, id).await? {
-            return Err(ServiceError::NotFound("key manager"));
-        }
+        let version = store::delete(&mut *tx, id)
+            .await?
+            .ok_or(ServiceError::NotFound("key manager"))?;
+        // Refused, the transaction ends without a commit: nothing was deleted.
+        precondition.check(version)?;
         audit::record(&mut *tx, actor, &change).await?;
         Ok(tx.commit().await?)
     })

@@ -97,18 +97,18 @@ pub async fn update(
     .ok_or(WriteError::VersionMismatch)
 }
 
-/// Deletes the application with its keys; false when the owner has no such application.
+/// Deletes the application with its keys; its version, or `None` when the owner has no
+/// such application.
 pub async fn delete(
     db: impl PgExecutor<'_>,
     owner: &str,
     id: ApplicationId,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM applications WHERE id = $1 AND owner = $2")
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("DELETE FROM applications WHERE id = $1 AND owner = $2 RETURNING version")
         .bind(id)
         .bind(owner)
-        .execute(db)
-        .await?;
-    Ok(result.rows_affected() == 1)
+        .fetch_optional(db)
+        .await
 }
 
 /// An application's client at a key manager (with the key manager's name for display).

@@ -146,12 +146,12 @@ pub async fn list(
     .await
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: KeyManagerId) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM key_managers WHERE id = $1")
+/// Deletes a key manager; its version, or `None` when there was none.
+pub async fn delete(db: impl PgExecutor<'_>, id: KeyManagerId) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("DELETE FROM key_managers WHERE id = $1 RETURNING version")
         .bind(id)
-        .execute(db)
-        .await?;
-    Ok(result.rows_affected() == 1)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<KeyManagerRow>, sqlx::Error> {

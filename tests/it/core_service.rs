@@ -8,7 +8,7 @@ use std::time::Duration;
 use fedgate::aws::connector::ConnectorError;
 use fedgate::domain::ids::ApiId;
 use fedgate::service::apis::{self, Deletion};
-use fedgate::service::deployments;
+use fedgate::service::{Precondition, deployments};
 use serde_json::json;
 
 use crate::common::fake::{fake_fixture, pets};
@@ -233,7 +233,8 @@ async fn an_api_being_deleted_refuses_edits_and_deploys() {
     let api = api_id.to_string();
     f.deploy(&api).await;
     f.gateway.slow_undeploy(Duration::from_secs(4));
-    let deletion = apis::delete(&f.app.state, api_id, true, &common::actor("ops"))
+    let any = Precondition::any();
+    let deletion = apis::delete(&f.app.state, api_id, true, &any, &common::actor("ops"))
         .await
         .unwrap();
     let Deletion::Started(row) = deletion else {

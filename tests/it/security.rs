@@ -8,6 +8,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use crate::common::publisher::api_body;
 use crate::common::{BOOTSTRAP_SECRET, TestApp, expect_problem, spawn_app, spawn_app_with};
 
 async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
@@ -405,4 +406,99 @@ async fn concurrent_logins_do_not_exceed_the_check_bound() {
         assert_eq!(attempt.await.unwrap(), 401);
     }
     assert_eq!(peak, 1);
+}
+
+/// Issue 11: with `require_if_match`, PUT, PATCH and DELETE of every resource with an ETag
+/// need `If-Match` (428 naming it); a stale one is 412 on DELETE too, the current one or
+/// `*` goes through. Other requests (POST, a lifecycle action) are as before.
+#[tokio::test]
+async fn require_if_match_makes_every_change_conditional() {
+    let app = spawn_app_with(&[("require_if_match", json!(true))]).await;
+    let admin = app.admin_token().await;
+    let publisher = app.token("publisher").await;
+    let developer = app.token("devportal").await;
+    let created = async |path: &str, token: &str, body: &Value| -> String {
+        let response = app.post_json(path, token, body).await;
+        assert_eq!(response.status(), 201, "{path}");
+        let created: Value = response.json().await.unwrap();
+        format!("{path}/{}", created["id"].as_str().unwrap())
+    };
+    let environment = json!({"name": "env", "provider": "aws", "config": {
+        "region": "us-east-1", "stage": "dev", "credentials": {"type": "default"}}});
+    let key_manager = json!({"name": "idp", "type": "oidc",
+        "issuer": "https://idp.example.com/", "jwksUri": "https://idp.example.com/jwks",
+        "tokenEndpoint": "https://idp.example.com/token"});
+    let description = Some(json!({"description": "changed"}));
+    let cases = [
+        (
+            "/admin/v1/environments",
+            &admin,
+            environment,
+            description.clone(),
+        ),
+        (
+            "/admin/v1/key-managers",
+            &admin,
+            key_manager,
+            Some(json!({"displayName": "changed"})),
+        ),
+        (
+            "/publisher/v1/apis",
+            &publisher,
+            api_body("Petstore"),
+            description,
+        ),
+        // Applications have no PATCH.
+        (
+            "/devportal/v1/applications",
+            &developer,
+            json!({"name": "shop"}),
+            None,
+        ),
+    ];
+    for (collection, token, body, patch) in &cases {
+        let path = created(collection, token, body).await;
+        let path = path.as_str();
+        let current: Value = app.get(path, token).await.json().await.unwrap();
+        let problem = expect_problem(app.put_json(path, token, &current, None).await, 428).await;
+        assert_eq!(problem["type"], "urn:fedgate:problem:precondition-required");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("If-Match"),
+            "{problem}"
+        );
+        expect_problem(app.delete(path, token).await, 428).await;
+        let put = app.put_json(path, token, &current, Some("\"1\"")).await;
+        assert_eq!(put.status(), 200, "PUT {path}");
+        if let Some(patch) = patch {
+            expect_problem(app.merge_patch(path, token, patch, None).await, 428).await;
+            app.merge_patch_ok(path, token, patch, Some("*")).await;
+        }
+
+        let delete = async |if_match: &str| {
+            app.http
+                .delete(app.url(path))
+                .bearer_auth(token)
+                .header("if-match", if_match)
+                .send()
+                .await
+                .unwrap()
+        };
+        expect_problem(delete("\"1\"").await, 412).await;
+        let etag = app.get(path, token).await.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(delete(&etag).await.status(), 204, "DELETE {path}");
+        expect_problem(app.get(path, token).await, 404).await;
+    }
+    // A lifecycle action takes If-Match but does not need it.
+    let api = created("/publisher/v1/apis", &publisher, &api_body("Other")).await;
+    let published = app
+        .post_json(
+            &format!("{api}/lifecycle"),
+            &publisher,
+            &json!({"action": "publish"}),
+        )
+        .await;
+    assert_eq!(published.status(), 200);
 }

@@ -377,13 +377,15 @@ async fn patch_environment(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "APIs are deployed here", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_environment(
     caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(key): ValidPath<String>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, &key, &caller.actor).await?;
+    service::delete(&state, &key, &if_match.0, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -272,12 +272,14 @@ async fn patch_key_manager(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_key_manager(
     caller: Authenticated<AdminScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<KeyManagerId>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, id, &caller.actor).await?;
+    service::delete(&state, id, &if_match.0, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -172,16 +172,19 @@ async fn replace_application(
 ///
 /// The clients at the key managers are not deleted there.
 #[utoipa::path(delete, path = "/applications/{id}", tag = "devportal", security(("bearer" = ["devportal"])),
-    params(("id" = String, Path, format = Uuid)),
+    params(("id" = String, Path, format = Uuid),
+        ("If-Match" = Option<String>, Header, description = "ETag from a GET; 412 if stale")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "You have no such application", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_application(
     caller: Authenticated<DevportalScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApplicationId>,
+    if_match: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    service::delete(&state, &caller.actor, id).await?;
+    service::delete(&state, &caller.actor, id, &if_match.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -214,20 +214,24 @@ pub struct DeleteApiQuery {
 
 /// Delete an API with its revisions and history
 #[utoipa::path(delete, path = "/apis/{id}", tag = "publisher", security(("bearer" = ["publisher"])),
-    params(("id" = String, Path, format = Uuid), DeleteApiQuery),
+    params(("id" = String, Path, format = Uuid), DeleteApiQuery,
+        ("If-Match" = Option<String>, Header, description = "The ETag last read")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 202, description = "force=true: undeploying everywhere; the API is deleted after the last undeploy", body = Api),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The API is deployed; the problem names the deployments (use force=true)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_api(
     caller: Authenticated<PublisherScope>,
     State(state): State<AppState>,
     ValidPath(id): ValidPath<ApiId>,
     ValidQuery(query): ValidQuery<DeleteApiQuery>,
+    if_match: IfMatch,
 ) -> Result<Response, ApiError> {
-    let deletion = service::delete(&state, id, query.force.unwrap_or(false), &caller.actor).await?;
+    let force = query.force.unwrap_or(false);
+    let deletion = service::delete(&state, id, force, &if_match.0, &caller.actor).await?;
     Ok(match deletion {
         Deletion::Deleted => StatusCode::NO_CONTENT.into_response(),
         Deletion::Started(row) => (StatusCode::ACCEPTED, tagged(&row)).into_response(),
