@@ -12,14 +12,51 @@ use crate::store::apis::{self as store, ApiRow, WriteError};
 use crate::store::deployments as deployment_store;
 use crate::store::revisions::{self, CreateOutcome, RevisionRow};
 
-fn write_error(error: WriteError, design: &ApiDesign) -> ServiceError {
+/// A refused write of `design` as the API `id` (`None`: a new one). A context taken by a
+/// write that committed after this one's check is looked up again to be named.
+async fn write_error(
+    state: &AppState,
+    error: WriteError,
+    design: &ApiDesign,
+    id: Option<ApiId>,
+) -> ServiceError {
     match error {
         WriteError::DuplicateNameVersion => ServiceError::Conflict(format!(
             "an API named `{}` with version `{}` already exists",
             design.name.as_str(),
             design.version.as_str()
         )),
+        WriteError::DuplicateContextVersion => {
+            match refuse_taken_context(&state.db, design, id).await {
+                Err(taken) => taken,
+                Ok(()) => ServiceError::Conflict(format!(
+                    "another API has the context `{}` with version `{}`",
+                    design.context.as_str(),
+                    design.version.as_str()
+                )),
+            }
+        }
         WriteError::Database(e) => e.into(),
+    }
+}
+
+/// Refuses a design at another API's address: context and version say which API a
+/// developer calls, so they belong to one API (the unique index of migration 0042 is the
+/// backstop of this check).
+async fn refuse_taken_context(
+    db: impl sqlx::PgExecutor<'_>,
+    design: &ApiDesign,
+    id: Option<ApiId>,
+) -> Result<(), ServiceError> {
+    let (context, version) = (design.context.as_str(), design.version.as_str());
+    match store::at_context(db, context, version, id).await? {
+        Some(holder) => Err(ServiceError::Conflict(format!(
+            "API `{}` (id {}) already has the context `{context}` with version `{version}`; \
+             give this one another context or version",
+            holder.design.name.as_str(),
+            holder.id
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -51,9 +88,11 @@ pub async fn create(
     audit::attempt(state, actor, change.clone(), async {
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
-        let row = store::insert(&mut *tx, design, actor.name())
-            .await
-            .map_err(|e| write_error(e, design))?;
+        refuse_taken_context(&mut *tx, design, None).await?;
+        let row = match store::insert(&mut *tx, design, actor.name()).await {
+            Ok(row) => row,
+            Err(e) => return Err(write_error(state, e, design, None).await),
+        };
         audit::record(&mut *tx, actor, &change.on(row.id)).await?;
         tx.commit().await?;
         tracing::info!(api = %row.id, name = design.name.as_str(), "created an API");
@@ -80,9 +119,11 @@ pub async fn replace(
             .ok_or(ServiceError::NotFound("API"))?;
         precondition.check(current.version)?;
         refuse_if_deleting(&current)?;
-        let row = store::update(&mut tx, id, design, actor.name())
-            .await
-            .map_err(|e| write_error(e, design))?;
+        refuse_taken_context(&mut *tx, design, Some(id)).await?;
+        let row = match store::update(&mut tx, id, design, actor.name()).await {
+            Ok(row) => row,
+            Err(e) => return Err(write_error(state, e, design, Some(id)).await),
+        };
         audit::record(&mut *tx, actor, &change).await?;
         tx.commit().await?;
         Ok(row)

@@ -35,12 +35,20 @@ pub(crate) const COLUMNS: &str = "id, design, lifecycle_state, version, deleting
 pub enum WriteError {
     #[error("an API with this name and version already exists")]
     DuplicateNameVersion,
+    #[error("an API with this context and version already exists")]
+    DuplicateContextVersion,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
+/// The unique index on context and version, migration 0042.
+const CONTEXT_INDEX: &str = "apis_context_version";
+
 fn write_error(e: sqlx::Error) -> WriteError {
     match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some(CONTEXT_INDEX) => {
+            WriteError::DuplicateContextVersion
+        }
         sqlx::Error::Database(db) if db.is_unique_violation() => WriteError::DuplicateNameVersion,
         _ => WriteError::Database(e),
     }
@@ -104,6 +112,24 @@ pub async fn set_deleting(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The API other than `except` with this context and version, if any.
+pub async fn at_context(
+    db: impl PgExecutor<'_>,
+    context: &str,
+    version: &str,
+    except: Option<ApiId>,
+) -> Result<Option<ApiRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM apis
+         WHERE context = $1 AND api_version = $2 AND id IS DISTINCT FROM $3"
+    ))
+    .bind(context)
+    .bind(version)
+    .bind(except)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn exists(pool: impl PgExecutor<'_>, id: ApiId) -> Result<bool, sqlx::Error> {

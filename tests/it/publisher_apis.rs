@@ -179,8 +179,10 @@ async fn name_and_version_are_unique() {
     let app = spawn_app().await;
     let token = app.publisher_token().await;
     app.create_api(&token, &api_body("Petstore")).await;
+    let mut same_name = api_body("petstore");
+    same_name["context"] = json!("/another-petstore");
     let problem = expect_problem(
-        app.post_json("/publisher/v1/apis", &token, &api_body("petstore"))
+        app.post_json("/publisher/v1/apis", &token, &same_name)
             .await,
         409,
     )
@@ -493,6 +495,81 @@ async fn resources_beyond_the_cap_are_refused_as_aws_counts_them() {
     assert_refused(problem, "6 resources");
 }
 
+/// Issue 11: two APIs at one context and version were both accepted. The context and
+/// version are an API's address, so the second is refused naming the first — on create,
+/// PUT, PATCH and import.
+#[tokio::test]
+async fn context_and_version_are_unique() {
+    let app = spawn_app().await;
+    let token = app.publisher_token().await;
+    let first = app.create_api(&token, &api_body("Petstore")).await;
+    let named = |problem: &Value| {
+        let detail = problem["detail"].as_str().unwrap().to_owned();
+        assert!(detail.contains("API `Petstore`"), "{detail}");
+        assert!(detail.contains(first["id"].as_str().unwrap()), "{detail}");
+        assert!(
+            detail.contains("`/petstore` with version `1.0.0`"),
+            "{detail}"
+        );
+    };
+    let mut other = api_body("Pet shop");
+    other["context"] = json!("/petstore");
+    let problem = expect_problem(
+        app.post_json("/publisher/v1/apis", &token, &other).await,
+        409,
+    )
+    .await;
+    named(&problem);
+
+    // Another version at the same context is another address.
+    other["version"] = json!("2.0.0");
+    let second = app.create_api(&token, &other).await;
+    let path = api_path(&id_of(&second), "");
+    other["version"] = json!("1.0.0");
+    named(&expect_problem(app.put_json(&path, &token, &other, None).await, 409).await);
+    let moved = app
+        .merge_patch(&path, &token, &json!({"version": "1.0.0"}), None)
+        .await;
+    named(&expect_problem(moved, 409).await);
+    let import = json!({"document": {"openapi": "3.0.3",
+        "info": {"title": "Imported", "version": "1.0.0"}, "paths": {"/pets": {"get": {"responses": {"200": {"description": "ok"}}}}}},
+        "context": "/petstore", "endpointUrl": "https://petstore.example.com"});
+    named(
+        &expect_problem(
+            app.post_json("/publisher/v1/apis/import", &token, &import)
+                .await,
+            409,
+        )
+        .await,
+    );
+    // The API itself keeps its address through a replace.
+    let first_path = api_path(&id_of(&first), "");
+    let same_address = json!({"description": "same address"});
+    app.merge_patch_ok(&first_path, &token, &same_address, None)
+        .await;
+
+    // Racing creates at one address: one wins, the others are 409 (the unique index is the
+    // backstop of the check), never 500.
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let mut body = api_body(&format!("Racer {i}"));
+            body["context"] = json!("/race");
+            let request = app
+                .http
+                .post(app.url("/publisher/v1/apis"))
+                .bearer_auth(&token)
+                .json(&body);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409]);
+}
+
 /// Issue 11: a merge patch changes only what it names, through PUT's validation,
 /// precondition and audit entry.
 #[tokio::test]
@@ -544,5 +621,72 @@ async fn merge_patch_changes_only_what_it_names() {
             "apis.update success",
             "apis.create success"
         ]
+    );
+}
+
+/// Migration 0042 stops, naming them, when APIs already share a context and version; once
+/// they no longer do, it adds the unique index.
+#[tokio::test]
+async fn the_migration_names_the_apis_sharing_a_context_and_version() {
+    let url = crate::common::fresh_database().await;
+    // One connection: a failed run keeps the migration lock of its session, which the
+    // same session takes again.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let before = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&migrations).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0042" {
+            std::fs::copy(&path, before.path().join(&name)).unwrap();
+        }
+    }
+    sqlx::migrate::Migrator::new(before.path())
+        .await
+        .unwrap()
+        .run(&mut conn)
+        .await
+        .unwrap();
+    async fn insert(
+        conn: &mut sqlx::PgConnection,
+        name: &str,
+        context: &str,
+    ) -> Result<uuid::Uuid, sqlx::Error> {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO apis (id, name, api_version, context, design, created_by, updated_by)
+             VALUES ($1, $2, '1.0.0', $3, '{}', 'test', 'test')",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(context)
+        .execute(conn)
+        .await
+        .map(|_| id)
+    }
+    let one = insert(&mut conn, "One", "/shared").await.unwrap();
+    let two = insert(&mut conn, "Two", "/shared").await.unwrap();
+    insert(&mut conn, "Three", "/own").await.unwrap();
+
+    let migrate = fedgate::store::MIGRATOR.run(&mut conn).await;
+    let error = migrate.unwrap_err().to_string();
+    assert!(
+        error.contains(&format!(
+            "APIs share a context and version: /shared 1.0.0 (One, id {one}; Two, id {two})"
+        )),
+        "{error}"
+    );
+    sqlx::query("UPDATE apis SET context = '/other' WHERE id = $1")
+        .bind(two)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    fedgate::store::MIGRATOR.run(&mut conn).await.unwrap();
+    let again = insert(&mut conn, "Four", "/shared").await.unwrap_err();
+    assert_eq!(
+        again.as_database_error().unwrap().constraint(),
+        Some("apis_context_version")
     );
 }

@@ -68,7 +68,7 @@ fn location(id: ApiId) -> HeaderValue {
         (status = 201, description = "Created", body = Api,
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid fields, all of them named", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An API with this name and version exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An API with this name and version, or this context and version, exists (the problem names it)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_api(
     caller: Authenticated<PublisherScope>,
@@ -147,7 +147,7 @@ async fn get_api(
         (status = 200, description = "Replaced", body = Api, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, all of them named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another API has this name and version, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another API has this name and version, or this context and version (the problem names it), or the API is being deleted", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_api(
@@ -187,7 +187,7 @@ async fn replace(
         (status = 200, description = "Changed", body = Api, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields of the patched design, all of them named", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another API has this name and version, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another API has this name and version, or this context and version (the problem names it), or the API is being deleted", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn patch_api(

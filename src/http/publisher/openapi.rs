@@ -48,7 +48,7 @@ pub struct ImportApi {
         (status = 201, description = "Created", body = Api,
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "The document is broken (named by where, e.g. `document.paths./pets.get`) or the API it describes is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An API with this name and version exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An API with this name and version, or this context and version, exists (the problem names it)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn import_api(
     caller: Authenticated<PublisherScope>,

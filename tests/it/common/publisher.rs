@@ -16,12 +16,23 @@ pub fn oauth_policy(function: &str) -> Value {
            "parameters": {"lambdaArn": lambda_arn(function), "invokeRoleArn": ROLE_ARN}})
 }
 
-/// A valid API body named `name` with two resources and no policy.
+/// A valid API body named `name` with two resources and no policy; its context is the
+/// name in lower case, with a hyphen for each character a path segment cannot have
+/// (`Petstore` → `/petstore`, `PETS 2` → `/pets-2`), so that APIs of distinct names have
+/// distinct addresses.
 pub fn api_body(name: &str) -> Value {
+    let context: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '.' | '_' | '~' | '-' => c,
+            _ => '-',
+        })
+        .collect();
     json!({
         "name": name,
         "version": "1.0.0",
-        "context": "/petstore",
+        "context": format!("/{context}"),
         "description": "Pets for sale",
         "endpointUrl": "https://petstore.example.com/v1",
         "gatewayType": "aws",
