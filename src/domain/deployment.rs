@@ -54,6 +54,15 @@ impl DeploymentStatus {
         self != DeploymentStatus::Undeployed
     }
 
+    /// Whether the API is callable there, or about to be: deployed, or a deploy queued or
+    /// running.
+    pub fn serves_or_will(self) -> bool {
+        matches!(
+            self,
+            DeploymentStatus::Pending | DeploymentStatus::Deploying | DeploymentStatus::Deployed
+        )
+    }
+
     /// Whether no job is on its way to change it.
     pub fn is_settled(self) -> bool {
         matches!(

@@ -6,6 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::deployment::DeploymentStatus;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LifecycleState {
@@ -170,11 +172,40 @@ pub fn transition(
     Ok(to)
 }
 
+/// What is worth knowing about an allowed `action`, given the statuses of the API's
+/// deployments. Publishing an API deployed nowhere is allowed — a catalog entry may come
+/// before the deploy — but developers would find it without an invocation URL.
+pub fn warnings(action: LifecycleAction, deployments: &[DeploymentStatus]) -> Vec<String> {
+    let deployed = deployments.iter().any(|status| status.serves_or_will());
+    if action == LifecycleAction::Publish && !deployed {
+        return vec![
+            "the API is deployed nowhere: developers see it in the catalog without an \
+             invocation URL until it is deployed to an environment"
+                .to_owned(),
+        ];
+    }
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use LifecycleAction as A;
     use LifecycleState as S;
+
+    #[test]
+    fn publishing_an_api_deployed_nowhere_warns() {
+        use DeploymentStatus as D;
+        for nowhere in [&[][..], &[D::Failed, D::Undeployed, D::Undeploying]] {
+            let warnings = warnings(A::Publish, nowhere);
+            assert_eq!(warnings.len(), 1, "{nowhere:?}");
+            assert!(warnings[0].contains("deployed nowhere"));
+        }
+        for somewhere in [D::Pending, D::Deploying, D::Deployed] {
+            assert!(warnings(A::Publish, &[D::Failed, somewhere]).is_empty());
+        }
+        assert!(warnings(A::Block, &[]).is_empty());
+    }
 
     #[test]
     fn the_happy_path() {

@@ -7,19 +7,28 @@ use super::guards::refuse_if_deleting;
 use super::{Actor, AppState, Precondition, ServiceError, deployments};
 use crate::domain::deployment::JobKind;
 use crate::domain::ids::ApiId;
-use crate::domain::lifecycle::{LifecycleAction, LifecycleState};
+use crate::domain::lifecycle::{self, LifecycleAction, LifecycleState};
 use crate::store::RowLock;
 use crate::store::apis::{self, ApiRow};
 use crate::store::deployments as deployment_store;
 use crate::store::lifecycle::{self as store, LifecycleEventRow};
 
+/// An applied lifecycle action: the API in its new state, and what is worth knowing about
+/// it (e.g. published while deployed nowhere).
+pub struct Transitioned {
+    pub api: ApiRow,
+    pub warnings: Vec<String>,
+}
+
+/// Applies `action` if `precondition` accepts the API's version. Publishing an API that
+/// is deployed nowhere succeeds with a warning, in the answer and in the audit entry.
 pub async fn change(
     state: &AppState,
     api_id: ApiId,
     action: LifecycleAction,
     precondition: &Precondition,
     actor: &Actor,
-) -> Result<ApiRow, ServiceError> {
+) -> Result<Transitioned, ServiceError> {
     let change = Change::new("apis.lifecycle", "apis")
         .on(api_id)
         .detail(format!("action {action}"));
@@ -34,17 +43,26 @@ pub async fn change(
             .await?
             .map_err(|refused| ServiceError::Conflict(refused.to_string()))?;
         let queued = queue_effects(&mut tx, api_id, api.lifecycle_state, actor.name()).await?;
-        let change = change.detail(format!(
+        let deployments: Vec<_> = deployment_store::live(&mut *tx, Some(api_id), None)
+            .await?
+            .into_iter()
+            .map(|d| d.status)
+            .collect();
+        let warnings = lifecycle::warnings(action, &deployments);
+        let mut detail = format!(
             "action {action}: {} → {}",
             current.lifecycle_state, api.lifecycle_state
-        ));
-        audit::record(&mut *tx, actor, &change).await?;
+        );
+        for warning in &warnings {
+            detail.push_str(&format!("; warning: {warning}"));
+        }
+        audit::record(&mut *tx, actor, &change.detail(detail)).await?;
         tx.commit().await?;
         if queued {
             state.jobs_waker.notify_waiters();
         }
         tracing::info!(api = %api_id, %action, state = %api.lifecycle_state, "lifecycle changed");
-        Ok(api)
+        Ok(Transitioned { api, warnings })
     })
     .await
 }

@@ -299,3 +299,50 @@ async fn a_failed_undeploy_stops_the_forced_delete_and_says_why() {
         .await;
     assert_eq!(edit.status(), 200);
 }
+
+/// Issue 11: publishing an API that is deployed nowhere succeeded silently. It still
+/// succeeds (a catalog entry may come before the deploy) but says so, in the answer and in
+/// the audit entry; an API deployed somewhere publishes without a warning.
+#[tokio::test]
+async fn publishing_an_api_deployed_nowhere_warns() {
+    let f = fake_fixture(&[]).await;
+    let publish = async |api: &str| -> serde_json::Value {
+        let response = f
+            .app
+            .post_json(
+                &format!("/publisher/v1/apis/{api}/lifecycle"),
+                &f.publisher,
+                &json!({"action": "publish"}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    };
+    let nowhere = f.create_api(&pets("Nowhere")).await;
+    let published = publish(&nowhere).await;
+    assert_eq!(published["state"], "PUBLISHED");
+    let warning = published["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("deployed nowhere"), "{warning}");
+    assert!(warning.contains("without an invocation URL"), "{warning}");
+    let admin = f.app.admin_token().await;
+    let log = f
+        .app
+        .get_ok(
+            &format!("/admin/v1/audit?targetType=apis&targetId={nowhere}"),
+            &admin,
+        )
+        .await;
+    let entry = &log["items"][0];
+    assert_eq!(entry["action"], "apis.lifecycle");
+    let detail = entry["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("CREATED → PUBLISHED; warning: the API is deployed nowhere"),
+        "{detail}"
+    );
+
+    let somewhere = f.create_api(&pets("Somewhere")).await;
+    f.deploy(&somewhere).await;
+    let published = publish(&somewhere).await;
+    assert_eq!(published["state"], "PUBLISHED");
+    assert!(published.get("warnings").is_none(), "{published}");
+}

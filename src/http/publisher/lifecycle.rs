@@ -48,6 +48,10 @@ pub struct Lifecycle {
     allowed_actions: Vec<LifecycleAction>,
     /// Every transition, oldest first.
     history: Vec<LifecycleEvent>,
+    /// After a change: what is worth knowing about it (publishing an API that is deployed
+    /// nowhere: developers find it without an invocation URL).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 impl From<LifecycleEventRow> for LifecycleEvent {
@@ -72,10 +76,14 @@ async fn lifecycle_of(
         state: current,
         allowed_actions: current.allowed_actions(),
         history: history.into_iter().map(LifecycleEvent::from).collect(),
+        warnings: Vec::new(),
     })
 }
 
 /// Apply a lifecycle action: publish, deprecate, retire, demote, block or unblock
+///
+/// Publishing an API that is deployed nowhere succeeds with a `warnings` entry saying so:
+/// developers would find it in the catalog without an invocation URL.
 #[utoipa::path(post, path = "/apis/{id}/lifecycle", tag = "publisher", security(("bearer" = ["publisher"])),
     params(("id" = String, Path, format = Uuid),
         ("If-Match" = Option<String>, Header, description = "The API's ETag last read")),
@@ -93,9 +101,13 @@ async fn change_lifecycle(
     if_match: IfMatch,
     ValidJson(change): ValidJson<LifecycleChange>,
 ) -> Result<([(HeaderName, HeaderValue); 1], Json<Lifecycle>), ApiError> {
-    let api = service::change(&state, api_id, change.action, &if_match.0, &caller.actor).await?;
-    let lifecycle = lifecycle_of(&state, api_id, api.lifecycle_state).await?;
-    Ok(([etag_header(api.version)], Json(lifecycle)))
+    let changed =
+        service::change(&state, api_id, change.action, &if_match.0, &caller.actor).await?;
+    let lifecycle = Lifecycle {
+        warnings: changed.warnings,
+        ..lifecycle_of(&state, api_id, changed.api.lifecycle_state).await?
+    };
+    Ok(([etag_header(changed.api.version)], Json(lifecycle)))
 }
 
 /// The API's lifecycle state, the actions allowed from it, and its history
