@@ -19,9 +19,9 @@ pub struct WithSecret {
 }
 
 /// A new secret and its hash.
-async fn new_secret(state: &AppState) -> Result<(SecretString, String), ServiceError> {
+async fn new_secret(hasher: &SecretHasher) -> Result<(SecretString, String), ServiceError> {
     let secret = client_secret::generate();
-    let hash = state.hasher.hash(secret.clone()).await?;
+    let hash = hasher.hash(secret.clone()).await?;
     Ok((secret, hash))
 }
 
@@ -32,7 +32,7 @@ pub async fn create(
 ) -> Result<WithSecret, ServiceError> {
     let change = Change::new("clients.create", "clients");
     audit::attempt(state, actor, change.clone(), async {
-        let (secret, hash) = new_secret(state).await?;
+        let (secret, hash) = new_secret(&state.hasher).await?;
         let mut tx = state.db.begin().await?;
         let row = store::insert(&mut *tx, client, &hash)
             .await
@@ -143,8 +143,7 @@ async fn rotate(
                     .id
             }
         };
-        let secret = client_secret::generate();
-        let hash = hasher.hash(secret.clone()).await?;
+        let (secret, hash) = new_secret(hasher).await?;
         let mut tx = db.begin().await?;
         let row = store::replace_secret_hash(&mut *tx, id, &hash)
             .await?

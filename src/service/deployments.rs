@@ -128,13 +128,13 @@ pub async fn deploy(
     actor: &Actor,
 ) -> Result<Requested, ServiceError> {
     let change = Change::new("deployments.deploy", "apis").on(api_id);
-    let id = audit::attempt(state, actor, change, async {
+    let (id, warnings) = audit::attempt(state, actor, change, async {
         request_deploy(state, api_id, environment_key, revision, skip_checks, actor).await
     })
     .await?;
     Ok(Requested {
-        deployment: wait_until_settled(state, id.0, wait).await?,
-        warnings: id.1,
+        deployment: wait_until_settled(state, id, wait).await?,
+        warnings,
     })
 }
 
