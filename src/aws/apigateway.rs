@@ -24,6 +24,7 @@ use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
 use super::predeploy;
 use crate::domain::api::ApiDesign;
+use crate::domain::gateway_state::GatewayState;
 use crate::domain::ids::EnvironmentId;
 use crate::domain::predeploy::PredeployReport;
 use crate::outbound::{OutboundError, OutboundGuard};
@@ -34,7 +35,7 @@ pub const TAG_ENVIRONMENT: &str = "fedgate:environment";
 const KEEP_OLD_DEPLOYMENTS: usize = 3;
 
 pub struct AwsConnector {
-    clients: Arc<EnvironmentClients>,
+    pub(super) clients: Arc<EnvironmentClients>,
     limiter: RateLimiter,
     /// The quota scope: account (or environment) and region.
     scope: String,
@@ -50,7 +51,7 @@ impl AwsConnector {
     }
 
     /// One AWS call: rate-limited, counted, and its error classified.
-    async fn call<T, E, F>(
+    pub(super) async fn call<T, E, F>(
         &self,
         op: Operation,
         name: &'static str,
@@ -317,6 +318,14 @@ impl GatewayConnector for AwsConnector {
         }))
     }
 
+    async fn read_state(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayState>, ConnectorError> {
+        self.read(rest_api_id, stage).await
+    }
+
     async fn deploy(&self, request: DeployRequest<'_>) -> Result<DeployOutcome, ConnectorError> {
         let (mut rest_api_id, mut adopted, mut created) = match request.rest_api_id {
             Some(id) => (id.to_owned(), false, false),
@@ -434,9 +443,9 @@ impl From<AwsFailure> for ConnectorError {
 }
 
 /// A failed call: AWS's verdict, and whether it said "not found".
-struct CallFailure {
-    error: ConnectorError,
-    not_found: bool,
+pub(super) struct CallFailure {
+    pub(super) error: ConnectorError,
+    pub(super) not_found: bool,
 }
 
 impl From<CallFailure> for ConnectorError {

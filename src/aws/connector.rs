@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::check::CheckReport;
 use super::clients::AwsTarget;
 use crate::domain::api::ApiDesign;
+use crate::domain::gateway_state::GatewayState;
 use crate::domain::ids::EnvironmentId;
 use crate::domain::predeploy::PredeployReport;
 use crate::outbound::OutboundError;
@@ -104,6 +105,14 @@ pub trait GatewayConnector: Send + Sync {
         stage: &str,
         blocked: bool,
     ) -> Result<(), ConnectorError>;
+
+    /// What the gateway holds for the REST API and its stage, read back; `None` when the
+    /// REST API is gone (a stage that is gone is a state without a stage).
+    async fn read_state(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayState>, ConnectorError>;
 
     /// The gateway API with this id and its stage, or `None` when it is gone.
     async fn describe(

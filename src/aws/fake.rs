@@ -15,6 +15,7 @@ use super::connector::{
     Gateways, Ownership,
 };
 use crate::domain::api::ApiDesign;
+use crate::domain::gateway_state::{GatewayState, StageState};
 use crate::domain::ids::EnvironmentId;
 use crate::domain::predeploy::PredeployReport;
 use crate::outbound::OutboundError;
@@ -91,6 +92,21 @@ impl FakeGateway {
     /// What the gateway-side pre-deploy checks report.
     pub fn set_predeploy(&self, report: PredeployReport) {
         self.world().predeploy = report;
+    }
+
+    /// Changes a REST API behind fedgate's back, as someone in the AWS console would.
+    pub fn edit(&self, rest_api_id: &str, change: impl FnOnce(&mut FakeApi)) {
+        change(
+            self.world()
+                .apis
+                .get_mut(rest_api_id)
+                .expect("a REST API of the fake"),
+        );
+    }
+
+    /// Deletes a REST API behind fedgate's back.
+    pub fn delete(&self, rest_api_id: &str) {
+        self.world().apis.remove(rest_api_id);
     }
 
     fn take_failure(&self) -> Option<ConnectorError> {
@@ -228,6 +244,25 @@ impl GatewayConnector for FakeGateway {
                 "UpdateStage failed: NotFoundException: no REST API {rest_api_id}"
             ))),
         }
+    }
+
+    async fn read_state(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GatewayState>, ConnectorError> {
+        let mut world = self.world();
+        world
+            .calls
+            .extend(["GetAuthorizers", "GetResources", "GetStage"]);
+        Ok(world.apis.get(rest_api_id).map(|api| {
+            let stage = (api.stage == stage).then(|| StageState {
+                name: api.stage.clone(),
+                blocked: api.blocked,
+                deployment_id: api.stage_deployment_id.clone(),
+            });
+            GatewayState::from_document(&api.document, stage)
+        }))
     }
 
     async fn describe(

@@ -10,3 +10,4 @@ pub mod error;
 pub mod fake;
 pub mod limiter;
 pub mod predeploy;
+mod read;

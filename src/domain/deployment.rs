@@ -132,6 +132,41 @@ impl fmt::Display for JobKind {
     }
 }
 
+/// Whether the gateway still holds what fedgate deployed there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DriftState {
+    InSync,
+    /// The gateway holds something else: changed, added or removed behind fedgate's back.
+    Drifted,
+    /// The REST API (or its stage) is gone.
+    Missing,
+}
+
+impl DriftState {
+    pub const ALL: [DriftState; 3] = [DriftState::InSync, DriftState::Drifted, DriftState::Missing];
+
+    /// As stored (`in_sync`); the API spells it `inSync`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftState::InSync => "in_sync",
+            DriftState::Drifted => "drifted",
+            DriftState::Missing => "missing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+}
+
+impl TryFrom<String> for DriftState {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown drift state `{s}`"))
+    }
+}
+
 /// Where a job stands in the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -207,6 +242,9 @@ mod tests {
         }
         for kind in JobKind::ALL {
             assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+        }
+        for drift in DriftState::ALL {
+            assert_eq!(DriftState::parse(drift.as_str()), Some(drift));
         }
         assert!(DeploymentStatus::parse("deleted").is_none());
     }
