@@ -156,7 +156,9 @@ impl Application {
         };
         tracing::info!(addr = %self.local_addr(), "fedgate listening");
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let workers = deploy::worker::spawn(self.state.clone(), config.deploy_workers, stop_rx);
+        let mut workers =
+            deploy::worker::spawn(self.state.clone(), config.deploy_workers, stop_rx.clone());
+        workers.extend(deploy::drift_scan::spawn(self.state.clone(), stop_rx));
         let stopping = async {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight requests");

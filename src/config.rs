@@ -62,6 +62,8 @@ pub struct Config {
     pub deploy_poll_interval_ms: u64,
     pub deploy_lease_secs: u64,
     pub deploy_max_attempts: u32,
+    /// 0: off.
+    pub drift_scan_interval_secs: u64,
     pub aws_rate_create_rest_api_ms: u64,
     pub aws_rate_put_rest_api_ms: u64,
     pub aws_rate_create_deployment_ms: u64,

@@ -17,6 +17,7 @@ use crate::domain::gateway_state::{
     AuthorizerState, GatewayState, Integration, MethodState, Methods, StageState,
     response_header_name,
 };
+use crate::domain::openapi::ANY_METHOD;
 
 /// AWS's largest page for GetResources and GetAuthorizers.
 const PAGE: i32 = 500;
@@ -67,7 +68,7 @@ impl AwsConnector {
                     methods
                         .entry(path.to_owned())
                         .or_default()
-                        .insert(verb.to_ascii_uppercase(), method_state(method, &names));
+                        .insert(method_name(verb), method_state(method, &names));
                 }
             }
             match page.position() {
@@ -142,6 +143,16 @@ impl AwsConnector {
                 _ => return Ok(Some(authorizers)),
             }
         }
+    }
+}
+
+/// The method as AWS names it: moto keeps the document's `x-amazon-apigateway-any-method`
+/// where AWS (and LocalStack) create `ANY`.
+fn method_name(verb: &str) -> String {
+    if verb.eq_ignore_ascii_case(ANY_METHOD) {
+        "ANY".to_owned()
+    } else {
+        verb.to_ascii_uppercase()
     }
 }
 

@@ -133,8 +133,9 @@ impl fmt::Display for JobKind {
 }
 
 /// Whether the gateway still holds what fedgate deployed there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "camelCase")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum DriftState {
     InSync,
     /// The gateway holds something else: changed, added or removed behind fedgate's back.

@@ -4,14 +4,19 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use super::audit::{self, Change};
 use super::environments;
 use super::guards::refuse_if_deleting;
 use super::{Actor, AppState, ServiceError};
 use crate::domain::api::ApiDesign;
 use crate::domain::deployment::{DeploymentStatus, JobKind, check_deployable};
+use crate::domain::gateway_state::{GatewayState, StageState};
 use crate::domain::ids::{ApiId, DeploymentId, EnvironmentId, RevisionId};
 use crate::domain::lifecycle::LifecycleState;
+use crate::domain::plan::{PlanChange, diff};
 use crate::domain::predeploy::{EnvironmentFacts, Finding, PredeployReport, static_checks};
 use crate::domain::translate::{Target, translate};
 use crate::store::RowLock;
@@ -259,6 +264,23 @@ pub struct Preview {
     /// The document the gateway would receive.
     pub document: serde_json::Value,
     pub checks: PredeployReport,
+    /// What the plan compares the deploy with.
+    pub baseline: Baseline,
+    /// What the deploy would change in the gateway, from the baseline.
+    pub changes: Vec<PlanChange>,
+}
+
+/// What a plan compares a deploy with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Baseline {
+    /// Nothing is deployed in the environment: everything is added.
+    Nothing,
+    /// The state fedgate last pushed there (or read when it adopted the REST API).
+    LastDeployed,
+    /// Deployed before fedgate kept what it pushed: compared with nothing, so everything
+    /// shows as added; the next deploy records it.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,6 +321,7 @@ pub async fn preview(
         },
     );
     let current = store::find(&state.db, api.id, environment.id).await?;
+    let (baseline, changes) = plan(state, current.as_ref(), &environment, &document).await?;
     let action = match current {
         Some(d)
             if d.status == DeploymentStatus::Deployed
@@ -316,7 +339,39 @@ pub async fn preview(
         revision_id,
         checks: static_checks(&design, &facts(&environment)),
         document,
+        baseline,
+        changes,
     })
+}
+
+/// What pushing `document` would change, from what fedgate last pushed to the deployment.
+async fn plan(
+    state: &AppState,
+    current: Option<&DeploymentRow>,
+    environment: &EnvironmentRow,
+    document: &serde_json::Value,
+) -> Result<(Baseline, Vec<PlanChange>), ServiceError> {
+    let live = current.filter(|d| d.is_live() && d.rest_api_id.is_some());
+    let stage = StageState {
+        name: environment.stage.clone(),
+        blocked: current.is_some_and(|d| d.blocked),
+        deployment_id: None,
+    };
+    let after = GatewayState::from_document(document, Some(stage.clone()));
+    let (baseline, before) = match live {
+        None => (Baseline::Nothing, GatewayState::default()),
+        Some(deployment) => match store::baseline(&state.db, deployment.id).await? {
+            Some(pushed) => (
+                Baseline::LastDeployed,
+                GatewayState {
+                    stage: Some(stage),
+                    ..pushed
+                },
+            ),
+            None => (Baseline::Unknown, GatewayState::default()),
+        },
+    };
+    Ok((baseline, diff(&before, &after)))
 }
 
 /// A deployment of the API with this id.

@@ -1,6 +1,7 @@
 //! The one error type of the services; each front end maps it once (HTTP:
 //! problem+json in `http::error`).
 
+use crate::aws::connector::ConnectorError;
 use crate::domain::validation::FieldError;
 use crate::store::{self, WriteError};
 
@@ -67,6 +68,23 @@ pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
         .as_database_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "22021" || code == "22P05")
+}
+
+/// A gateway call made on the caller's behalf failed; its words reach the caller.
+impl From<ConnectorError> for ServiceError {
+    fn from(error: ConnectorError) -> Self {
+        let detail = match &error {
+            ConnectorError::Postponed { retry_after, .. } => format!(
+                "{error}; the gateway's quota is used up for now: try again in {} s",
+                retry_after.as_secs().max(1)
+            ),
+            _ => format!("the gateway call failed: {error}"),
+        };
+        ServiceError::BadGateway {
+            detail,
+            extra: Default::default(),
+        }
+    }
 }
 
 impl ServiceError {

@@ -10,11 +10,12 @@ use super::AppState;
 use super::environments::{self, ConnectError};
 use crate::aws::connector::{ConnectorError, DeployRequest, Ownership};
 use crate::domain::deployment::{DeploymentStatus, JobKind, JobStatus, invocation_url};
+use crate::domain::gateway_state::GatewayState;
 use crate::domain::translate::{Target, translate};
 use crate::store::RowLock;
 use crate::store::apis;
 use crate::store::audit::{self, NewAuditEntry};
-use crate::store::deployments::{self as store, DeploymentRow, DeploymentUpdate, JobRow};
+use crate::store::deployments::{self as store, DeploymentRow, DeploymentUpdate, JobRow, Pushed};
 use crate::store::environments as environment_store;
 use crate::store::revisions;
 
@@ -68,6 +69,12 @@ pub enum Done {
         rest_api_id: String,
         aws_deployment_id: String,
         invocation_url: String,
+        /// The document pushed and the state it gives the gateway (without the stage,
+        /// which a check takes from the deployment as it stands then).
+        document: serde_json::Value,
+        state: GatewayState,
+        /// Set when the REST API fedgate knew was gone and another one serves now.
+        recreated: Option<String>,
     },
     Undeployed,
     Throttled,
@@ -125,16 +132,34 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
             if outcome.adopted {
                 tracing::warn!(rest_api_id = %outcome.rest_api_id, "adopted a tagged REST API left by an interrupted deploy");
             }
+            let url = invocation_url(
+                environment.invoke_url_template.as_deref(),
+                &outcome.rest_api_id,
+                &environment.region,
+                &environment.stage,
+            );
+            let recreated = deployment
+                .rest_api_id
+                .as_deref()
+                .filter(|known| *known != outcome.rest_api_id)
+                .map(|known| {
+                    let notice = format!(
+                        "the REST API {known} was gone from AWS, so this deploy made {}: the \
+                         invocation URL changed from {} to {url}; tell the API's consumers",
+                        outcome.rest_api_id,
+                        deployment.invocation_url.as_deref().unwrap_or("(none)"),
+                    );
+                    tracing::warn!(deployment = %deployment.id, "{notice}");
+                    notice
+                });
             Ok(Done::Deployed {
                 revision_id,
-                invocation_url: invocation_url(
-                    environment.invoke_url_template.as_deref(),
-                    &outcome.rest_api_id,
-                    &environment.region,
-                    &environment.stage,
-                ),
+                invocation_url: url,
                 rest_api_id: outcome.rest_api_id,
                 aws_deployment_id: outcome.deployment_id,
+                state: GatewayState::from_document(&document, None),
+                document,
+                recreated,
             })
         }
         JobKind::Undeploy => {
@@ -198,11 +223,19 @@ pub async fn settle(
                     rest_api_id,
                     aws_deployment_id,
                     invocation_url,
+                    document,
+                    state,
+                    recreated,
                 } => DeploymentUpdate {
                     revision_id: Some(*revision_id),
                     rest_api_id: Some(rest_api_id),
                     aws_deployment_id: Some(aws_deployment_id),
                     invocation_url: Some(invocation_url),
+                    pushed: Some(Pushed {
+                        document,
+                        state,
+                        notice: recreated.as_deref(),
+                    }),
                     ..DeploymentUpdate::status(DeploymentStatus::Deployed)
                 },
                 Done::Undeployed => DeploymentUpdate {
@@ -225,6 +258,9 @@ pub async fn settle(
                 change
             };
             store::update(&mut *tx, deployment.id, &change).await?;
+            if let Some(notice) = change.pushed.as_ref().and_then(|p| p.notice) {
+                event(&mut tx, job, "recreated", Some(notice)).await?;
+            }
             event(&mut tx, job, &format!("{}-done", job.kind), None).await?;
             (true, None)
         }

@@ -7,10 +7,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 
-use crate::domain::deployment::{DeploymentStatus, JobKind, JobStatus};
+use crate::domain::deployment::{DeploymentStatus, DriftState, JobKind, JobStatus};
+use crate::domain::gateway_state::GatewayState;
 use crate::domain::ids::{ApiId, DeploymentId, EnvironmentId, JobId, RevisionId};
+use crate::domain::plan::PlanChange;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeploymentRow {
@@ -36,6 +39,13 @@ pub struct DeploymentRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deployed_at: Option<DateTime<Utc>>,
+    /// What the last drift check found, and when (`None`: not checked since the deploy).
+    pub drift: Option<DriftState>,
+    pub drift_checked_at: Option<DateTime<Utc>>,
+    /// How many changes the last drift check found.
+    pub drift_change_count: Option<i32>,
+    /// What the last deploy wants a person to know (the REST API was recreated).
+    pub notice: Option<String>,
 }
 
 impl DeploymentRow {
@@ -53,7 +63,8 @@ const SELECT: &str =
     "SELECT d.id, d.api_id, d.environment_id, e.name AS environment_name, a.name AS api_name,
         d.revision_id, r.number AS revision_number, d.target_revision_id, d.status, d.rest_api_id,
         d.aws_deployment_id, d.invocation_url, d.error, d.attempt, d.next_attempt_at, d.blocked,
-        d.created_by, d.created_at, d.updated_at, d.deployed_at
+        d.created_by, d.created_at, d.updated_at, d.deployed_at, d.drift, d.drift_checked_at,
+        jsonb_array_length(d.drift_changes) AS drift_change_count, d.notice
     FROM deployments d
     JOIN environments e ON e.id = d.environment_id
     JOIN apis a ON a.id = d.api_id
@@ -111,6 +122,7 @@ pub struct DeploymentFilter {
     pub api: Option<ApiId>,
     pub environment: Option<EnvironmentId>,
     pub status: Option<DeploymentStatus>,
+    pub drift: Option<DriftState>,
     /// Only deployments something may exist in the gateway for.
     pub live: bool,
 }
@@ -134,6 +146,9 @@ pub async fn list(
     }
     if let Some(status) = filter.status {
         query.push(" AND d.status = ").push_bind(status.as_str());
+    }
+    if let Some(drift) = filter.drift {
+        query.push(" AND d.drift = ").push_bind(drift);
     }
     if filter.live {
         query
@@ -447,6 +462,17 @@ pub struct DeploymentUpdate<'a> {
     pub retry: Option<(i32, DateTime<Utc>)>,
     /// Forget the gateway identifiers (after an undeploy).
     pub clear_aws: bool,
+    /// A deploy succeeded: the document pushed, the state it gives the gateway, and what a
+    /// person should know of it.
+    pub pushed: Option<Pushed<'a>>,
+}
+
+/// What a successful deploy pushed.
+#[derive(Debug)]
+pub struct Pushed<'a> {
+    pub document: &'a serde_json::Value,
+    pub state: &'a GatewayState,
+    pub notice: Option<&'a str>,
 }
 
 impl DeploymentUpdate<'_> {
@@ -460,6 +486,7 @@ impl DeploymentUpdate<'_> {
             error: None,
             retry: None,
             clear_aws: false,
+            pushed: None,
         }
     }
 }
@@ -477,6 +504,12 @@ pub async fn update(
             invocation_url = CASE WHEN $8 THEN NULL ELSE COALESCE($6, invocation_url) END,
             error = $7, attempt = $9, next_attempt_at = $10,
             deployed_at = CASE WHEN $2 = 'deployed' THEN now() ELSE deployed_at END,
+            deployed_document = CASE WHEN $8 THEN NULL ELSE COALESCE($11, deployed_document) END,
+            deployed_state = CASE WHEN $8 THEN NULL ELSE COALESCE($12, deployed_state) END,
+            notice = CASE WHEN $8 OR $11 IS NOT NULL THEN $13 ELSE notice END,
+            drift = CASE WHEN $8 OR $11 IS NOT NULL THEN NULL ELSE drift END,
+            drift_checked_at = CASE WHEN $8 OR $11 IS NOT NULL THEN NULL ELSE drift_checked_at END,
+            drift_changes = CASE WHEN $8 OR $11 IS NOT NULL THEN NULL ELSE drift_changes END,
             updated_at = now()
          WHERE id = $1",
     )
@@ -490,6 +523,9 @@ pub async fn update(
     .bind(change.clear_aws)
     .bind(change.retry.map(|(attempt, _)| attempt))
     .bind(change.retry.map(|(_, at)| at))
+    .bind(change.pushed.as_ref().map(|p| Json(p.document)))
+    .bind(change.pushed.as_ref().map(|p| Json(p.state)))
+    .bind(change.pushed.as_ref().and_then(|p| p.notice))
     .execute(db)
     .await?;
     Ok(())
@@ -500,4 +536,66 @@ pub async fn job_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>, s
     sqlx::query_as("SELECT status, count(*) FROM deploy_jobs WHERE status IN ('queued', 'running') GROUP BY status")
         .fetch_all(db)
         .await
+}
+
+/// The state fedgate expects the gateway to hold for a deployment: what it last pushed
+/// (or read at adoption). `None` for a deployment made before fedgate kept it.
+pub async fn baseline(
+    db: impl PgExecutor<'_>,
+    id: DeploymentId,
+) -> Result<Option<GatewayState>, sqlx::Error> {
+    let state: Option<Option<Json<GatewayState>>> =
+        sqlx::query_scalar("SELECT deployed_state FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(state.flatten().map(|Json(state)| state))
+}
+
+/// Records what a drift check found, unless the deployment moved on meanwhile (another
+/// REST API or AWS deployment): a check of the old one says nothing about the new.
+pub async fn record_drift(
+    db: impl PgExecutor<'_>,
+    id: DeploymentId,
+    checked: (&str, &str),
+    drift: DriftState,
+    changes: &[PlanChange],
+) -> Result<bool, sqlx::Error> {
+    let (rest_api_id, aws_deployment_id) = checked;
+    let recorded = sqlx::query(
+        "UPDATE deployments SET drift = $4, drift_checked_at = now(),
+            drift_changes = CASE WHEN $4 = 'in_sync' THEN NULL ELSE $5 END
+         WHERE id = $1 AND rest_api_id = $2 AND aws_deployment_id = $3",
+    )
+    .bind(id)
+    .bind(rest_api_id)
+    .bind(aws_deployment_id)
+    .bind(drift)
+    .bind(Json(changes))
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(recorded == 1)
+}
+
+/// The changes the last drift check found.
+pub async fn drift_changes(
+    db: impl PgExecutor<'_>,
+    id: DeploymentId,
+) -> Result<Vec<PlanChange>, sqlx::Error> {
+    let changes: Option<Option<Json<Vec<PlanChange>>>> =
+        sqlx::query_scalar("SELECT drift_changes FROM deployments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(changes.flatten().map(|Json(c)| c).unwrap_or_default())
+}
+
+/// How many deployments are in each drift state, for the metrics.
+pub async fn drift_counts(db: impl PgExecutor<'_>) -> Result<Vec<(DriftState, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT drift, count(*) FROM deployments WHERE drift IS NOT NULL AND status <> 'undeployed' GROUP BY drift",
+    )
+    .fetch_all(db)
+    .await
 }

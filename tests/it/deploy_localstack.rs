@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::localstack::{localstack_url, sdk_config};
 use crate::deployments::{Fixture, fast_limits, fixture_with};
 
-async fn localstack_fixture() -> Fixture {
+pub async fn localstack_fixture() -> Fixture {
     let f = fixture_with(&fast_limits(), &localstack_url()).await;
     // Invocation URLs through LocalStack's execute-api route.
     let admin = f.app.admin_token().await;
@@ -31,14 +31,14 @@ async fn localstack_apigateway() -> ApiGateway {
     ApiGateway::new(&sdk_config().await)
 }
 
-fn policy(function: &str) -> Value {
+pub fn policy(function: &str) -> Value {
     json!({"type": "awsOAuth2", "parameters": {
         "lambdaArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{function}"),
         "invokeRoleArn": format!("arn:aws:iam::000000000000:role/{function}-invoke")}})
 }
 
 /// Deploys without the pre-deploy checks (no Lambda exists in this test's LocalStack).
-async fn deploy_unchecked(f: &Fixture, api: &str) -> Value {
+pub async fn deploy_unchecked(f: &Fixture, api: &str) -> Value {
     let response = f
         .app
         .post_json(

@@ -178,7 +178,7 @@ fn method_name(key: &str) -> &str {
     }
 }
 
-async fn resource_id(client: &ApiGateway, rest_api_id: &str, path: &str) -> String {
+pub async fn resource_id(client: &ApiGateway, rest_api_id: &str, path: &str) -> String {
     let resources = client
         .get_resources()
         .rest_api_id(rest_api_id)

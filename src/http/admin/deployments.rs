@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::deployment::DeploymentStatus;
+use crate::domain::deployment::{DeploymentStatus, DriftState};
 use crate::domain::ids::ApiId;
 use crate::http::AppState;
 use crate::http::auth::{AdminScope, Authenticated};
@@ -30,6 +30,8 @@ pub struct DeploymentQuery {
     /// Environment name or id.
     environment: Option<String>,
     status: Option<DeploymentStatus>,
+    /// What the last drift check found: `inSync`, `drifted` or `missing`.
+    drift: Option<DriftState>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -56,6 +58,7 @@ async fn list_all_deployments(
         api: query.api_id,
         environment,
         status: query.status,
+        drift: query.drift,
         live: false,
     };
     let rows = deployments::list(&state, &filter, page.after()?, limit + 1).await?;

@@ -14,15 +14,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::domain::deployment::DeploymentStatus;
+use crate::domain::deployment::{DeploymentStatus, DriftState};
 use crate::domain::ids::{ApiId, DeploymentId, RevisionId};
+use crate::domain::plan::{PlanChange, PlanSummary, render};
 use crate::domain::predeploy::{Finding, PredeployReport};
 use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery};
-use crate::service::deployments as service;
+use crate::service::deployments::{self as service, Baseline};
+use crate::service::drift;
 use crate::store::deployments::{DeploymentFilter, DeploymentRow, EventRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_deployment, list_deployments))
         .routes(routes!(preview_deployment))
         .routes(routes!(get_deployment, delete_deployment))
+        .routes(routes!(check_drift))
+        .routes(routes!(reconcile_deployment))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,10 +103,24 @@ pub struct Deployment {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     deployed_at: Option<DateTime<Utc>>,
+    /// What the last drift check found (`null`: not checked since the last deploy).
+    drift: Option<DriftSummary>,
+    /// What the last deploy wants a person to know, e.g. that the REST API was gone and
+    /// was recreated under a new invocation URL.
+    notice: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<DeploymentEvent>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftSummary {
+    state: DriftState,
+    checked_at: DateTime<Utc>,
+    /// How many changes the check found (see `…/drift` for them).
+    changes: i32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,6 +164,14 @@ impl Deployment {
             }),
             _ => None,
         };
+        let drift = match (row.drift, row.drift_checked_at) {
+            (Some(state), Some(checked_at)) => Some(DriftSummary {
+                state,
+                checked_at,
+                changes: row.drift_change_count.unwrap_or(0),
+            }),
+            _ => None,
+        };
         Deployment {
             id: row.id.0,
             api_id: row.api_id.0,
@@ -166,6 +192,8 @@ impl Deployment {
             created_at: row.created_at,
             updated_at: row.updated_at,
             deployed_at: row.deployed_at,
+            drift,
+            notice: row.notice,
             warnings: Vec::new(),
             history: None,
         }
@@ -185,6 +213,18 @@ pub struct Preview {
     document: serde_json::Value,
     /// Findings of the checks that need no AWS call.
     checks: PredeployReport,
+    /// What the changes are measured from: `nothing` deployed yet, the state fedgate
+    /// `lastDeployed` there, or `unknown` (deployed by an older fedgate: all shown as added).
+    baseline: Baseline,
+    /// What the deploy would change in AWS, one entry per method, authorizer or stage
+    /// property (`op` add/change/remove).
+    changes: Vec<PlanChange>,
+    summary: PlanSummary,
+    /// The changes for people, in the style of a Terraform plan.
+    #[schema(
+        example = "+ POST /pets\n~ GET /pets/{id}: authorizer none → fedgate-authA\nPlan: 1 to add, 1 to change, 0 to remove.\n"
+    )]
+    plan: String,
 }
 
 /// The wait a request asked for, bounded so the answer comes before the server's own
@@ -320,6 +360,10 @@ async fn preview_deployment(
         revision_id: plan.revision_id.map(|r| r.0),
         document: plan.document,
         checks: plan.checks,
+        baseline: plan.baseline,
+        summary: PlanSummary::of(&plan.changes),
+        plan: render(&plan.changes),
+        changes: plan.changes,
     }))
 }
 
@@ -366,4 +410,85 @@ async fn delete_deployment(
     )
     .await?;
     respond(&state, row, query.wait.is_some(), Vec::new())
+}
+
+/// What a drift check found
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    /// `inSync`, `drifted` (AWS holds something else), or `missing` (the REST API is gone).
+    state: DriftState,
+    /// From what fedgate deployed to what AWS holds: `add` is in AWS only, `remove` is
+    /// what AWS no longer has, `change` differs (the plan's format).
+    changes: Vec<PlanChange>,
+    summary: PlanSummary,
+    /// The changes for people, in the style of a Terraform plan.
+    plan: String,
+    /// The deployment with this check recorded on it.
+    deployment: Deployment,
+}
+
+/// Check for drift: read the REST API back from AWS and compare it with what fedgate deployed
+///
+/// Reads the live REST API (GetAuthorizers, GetResources with methods, GetStage) and
+/// compares it with the state fedgate last pushed. The answer is recorded on the
+/// deployment. To undo drift, reconcile (redeploy the last deployed revision).
+#[utoipa::path(get, path = "/apis/{id}/deployments/{deploymentId}/drift", tag = "publisher", security(("bearer" = ["publisher"])),
+    params(("id" = String, Path, format = Uuid), ("deploymentId" = String, Path, format = Uuid)),
+    responses(
+        (status = 200, description = "What the check found", body = Drift),
+        (status = 404, description = "No such deployment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing is deployed, a job is running, or the deployment predates drift tracking", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "AWS did not answer; the problem says what it said", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn check_drift(
+    _caller: Authenticated<PublisherScope>,
+    State(state): State<AppState>,
+    ValidPath((id, deployment_id)): ValidPath<(ApiId, DeploymentId)>,
+) -> Result<Json<Drift>, ApiError> {
+    let report = drift::check(&state, id, deployment_id).await?;
+    Ok(Json(Drift {
+        state: report.drift,
+        summary: PlanSummary::of(&report.changes),
+        plan: render(&report.changes),
+        changes: report.changes,
+        deployment: Deployment::new(report.deployment, state.config.deploy_max_attempts),
+    }))
+}
+
+/// Reconcile: redeploy the revision last deployed here, through the normal job path
+///
+/// Puts back what fedgate deployed after drift, or recreates a REST API deleted behind
+/// fedgate's back (the deployment then says that the invocation URL changed).
+#[utoipa::path(post, path = "/apis/{id}/deployments/{deploymentId}/reconcile", tag = "publisher", security(("bearer" = ["publisher"])),
+    params(("id" = String, Path, format = Uuid), ("deploymentId" = String, Path, format = Uuid), DeployQuery),
+    responses(
+        (status = 200, description = "Redeployed within `wait`", body = Deployment),
+        (status = 202, description = "Queued", body = Deployment),
+        (status = 404, description = "No such deployment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing was deployed here yet, or the API is retired or being deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Pre-deploy checks failed", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The redeploy failed within `wait`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn reconcile_deployment(
+    caller: Authenticated<PublisherScope>,
+    State(state): State<AppState>,
+    ValidPath((id, deployment_id)): ValidPath<(ApiId, DeploymentId)>,
+    ValidQuery(query): ValidQuery<DeployQuery>,
+) -> Result<Response, ApiError> {
+    let requested = drift::reconcile(
+        &state,
+        id,
+        deployment_id,
+        query.skip_checks,
+        bounded_wait(&state, query.wait),
+        &caller.actor,
+    )
+    .await?;
+    respond(
+        &state,
+        requested.deployment,
+        query.wait.is_some(),
+        requested.warnings,
+    )
 }

@@ -67,7 +67,9 @@ pub fn test_config(
         // Tests reach emulators on loopback only. oauth2-mock-server names itself
         // `http://localhost:PORT` in its discovery document (issuer, token and JWKS URLs):
         // allowing the name keeps that document usable as an IdP would serve it.
-        .merge(("outbound_allow", vec!["127.0.0.1", "localhost"]));
+        .merge(("outbound_allow", vec!["127.0.0.1", "localhost"]))
+        // The drift scan runs only in the tests that set an interval.
+        .merge(("drift_scan_interval_secs", 0));
     for (key, value) in extra {
         figment = figment.merge((*key, value.clone()));
     }
