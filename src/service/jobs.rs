@@ -72,7 +72,7 @@ pub enum Done {
         /// The document pushed and the state it gives the gateway (without the stage,
         /// which a check takes from the deployment as it stands then).
         document: serde_json::Value,
-        state: GatewayState,
+        state: Box<GatewayState>,
         /// Set when the REST API fedgate knew was gone and another one serves now.
         recreated: Option<String>,
     },
@@ -157,7 +157,7 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
                 invocation_url: url,
                 rest_api_id: outcome.rest_api_id,
                 aws_deployment_id: outcome.deployment_id,
-                state: GatewayState::from_document(&document, None),
+                state: Box::new(GatewayState::from_document(&document, None)),
                 document,
                 recreated,
             })
