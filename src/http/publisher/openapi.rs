@@ -25,7 +25,7 @@ use crate::domain::openapi::{self, Overrides};
 use crate::domain::validation::FieldError;
 use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::{ApiError, Problem, problem_response};
 use crate::http::etag::{IfMatch, versioned_response};
 use crate::http::extract::{ValidPath, ValidQuery, media_type, parse_json, read_up_to};
 use crate::service::apis::{self, FromDocument};
@@ -44,6 +44,47 @@ const DOCUMENT_TYPES: [&str; 5] = [
     "application/x-yaml",
     "text/yaml",
 ];
+
+/// The operations that take a document.
+const DOCUMENT_OPERATIONS: [&str; 2] = ["import_api", "update_api_from_document"];
+
+/// Documents, once for every operation that takes a document, the media types of a
+/// document sent as it is and the 413 and 415 of `DocumentBody`.
+pub fn document_bodies(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, RefOr, Schema};
+    let text = ContentBuilder::new()
+        .schema(Some(RefOr::T(Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("The OpenAPI or Swagger document"))
+                .build(),
+        ))))
+        .build();
+    let too_large = problem_response("The document is larger than `import_body_limit_bytes`");
+    let unsupported = problem_response("Neither a document's media type nor application/json");
+    let operations = spec
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(|item| [item.post.as_mut(), item.put.as_mut()])
+        .flatten()
+        .filter(|op| {
+            op.operation_id
+                .as_deref()
+                .is_some_and(|id| DOCUMENT_OPERATIONS.contains(&id))
+        });
+    for operation in operations {
+        if let Some(body) = operation.request_body.as_mut() {
+            for kind in DOCUMENT_TYPES {
+                body.content.insert(kind.to_owned(), text.clone());
+            }
+        }
+        let responses = &mut operation.responses.responses;
+        responses.insert("413".into(), too_large.clone().into());
+        responses.insert("415".into(), unsupported.clone().into());
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -202,21 +243,12 @@ impl From<FromDocument> for ImportedApi {
 /// description, security it does not carry over) is in `warnings`.
 #[utoipa::path(post, path = "/apis/import", tag = "publisher", security(("bearer" = ["publisher"])),
     params(ImportQuery),
-    request_body(content(
-        (ImportApi = "application/json"),
-        (String = "application/yaml"),
-        (String = "application/openapi+yaml"),
-        (String = "application/openapi+json"),
-        (String = "application/x-yaml"),
-        (String = "text/yaml"),
-    )),
+    request_body = ImportApi,
     responses(
         (status = 201, description = "Created", body = ImportedApi,
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "The document is broken (named by where, e.g. `document.paths./pets.get`) or the API it describes is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An API with this name and version, or this context and version, exists (the problem names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The document is larger than `import_body_limit_bytes`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither a document type nor application/json", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn import_api(
     caller: Authenticated<PublisherScope>,
@@ -245,21 +277,13 @@ async fn import_api(
     params(("id" = String, Path, format = Uuid),
         ("If-Match" = Option<String>, Header, description = "The ETag last read"),
         ImportQuery),
-    request_body(content(
-        (ImportApi = "application/json"),
-        (String = "application/yaml"),
-        (String = "application/openapi+yaml"),
-        (String = "application/openapi+json"),
-        (String = "application/x-yaml"),
-        (String = "text/yaml"),
-    )),
+    request_body = ImportApi,
     responses(
         (status = 200, description = "Updated", body = ImportedApi, headers(("ETag" = String))),
         (status = 400, description = "The document is broken (named by where) or the API it describes is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such API", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another API has this name and version, or this context and version, or the API is being deleted", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The API changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The document is larger than `import_body_limit_bytes`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_api_from_document(
     caller: Authenticated<PublisherScope>,
