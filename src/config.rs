@@ -46,6 +46,8 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
+    /// Largest OpenAPI document the import routes take (they alone).
+    pub import_body_limit_bytes: usize,
     pub shutdown_grace_secs: u64,
     pub header_read_timeout_secs: u64,
     pub max_connections: usize,
@@ -255,6 +257,9 @@ impl Config {
         })?;
         if self.body_limit_bytes < 1024 {
             return Err(invalid("body_limit_bytes", "must be at least 1024"));
+        }
+        if self.import_body_limit_bytes < 1024 {
+            return Err(invalid("import_body_limit_bytes", "must be at least 1024"));
         }
         let counts = [
             ("deploy_lease_secs", self.deploy_lease_secs),

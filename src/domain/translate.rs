@@ -99,7 +99,7 @@ fn operation(design: &ApiDesign, resource: &Resource, schemes: &SecuritySchemes)
         "x-amazon-apigateway-integration": {
             "type": "http_proxy",
             "httpMethod": resource.method.as_str(),
-            "uri": backend_uri(design.endpoint_url.as_str(), &resource.path),
+            "uri": backend_uri(design.endpoint_url.as_str(), resource),
             "passthroughBehavior": "when_no_match",
             "timeoutInMillis": INTEGRATION_TIMEOUT_MS,
         },
@@ -112,11 +112,15 @@ fn operation(design: &ApiDesign, resource: &Resource, schemes: &SecuritySchemes)
             .iter()
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        op["x-amazon-apigateway-integration"]["requestParameters"] = params
-            .iter()
-            .map(|name| {
+        let mapped: Vec<(&str, &str)> = match &resource.backend_path {
+            Some(backend) => backend.param_map(&resource.path),
+            None => params.iter().map(|name| (*name, *name)).collect(),
+        };
+        op["x-amazon-apigateway-integration"]["requestParameters"] = mapped
+            .into_iter()
+            .map(|(name, backend_name)| {
                 (
-                    format!("integration.request.path.{name}"),
+                    format!("integration.request.path.{backend_name}"),
                     json!(format!("method.request.path.{name}")),
                 )
             })
@@ -139,11 +143,19 @@ fn path_params(path: &PathTemplate) -> Vec<&str> {
         .collect()
 }
 
-/// The backend URL of a resource: the endpoint plus the path, with a greedy parameter
-/// written as `{name}` (API Gateway substitutes the whole rest of the path into it).
-fn backend_uri(endpoint: &str, path: &PathTemplate) -> String {
+/// The backend URL of a resource: the endpoint plus its backend path (its own path
+/// unless it has one), with a greedy parameter written as `{name}` (API Gateway
+/// substitutes the whole rest of the path into it).
+fn backend_uri(endpoint: &str, resource: &Resource) -> String {
+    let (segments, trailing_slash) = match &resource.backend_path {
+        Some(backend) => (backend.segments(), backend.has_trailing_slash()),
+        None => (
+            resource.path.segments().collect(),
+            resource.path.as_str() == "/",
+        ),
+    };
     let mut uri = endpoint.trim_end_matches('/').to_owned();
-    for segment in path.segments() {
+    for segment in segments {
         uri.push('/');
         match segment {
             Segment::Literal(s) => uri.push_str(s),
@@ -154,7 +166,7 @@ fn backend_uri(endpoint: &str, path: &PathTemplate) -> String {
             }
         }
     }
-    if path.as_str() == "/" {
+    if trailing_slash {
         uri.push('/');
     }
     uri
@@ -459,6 +471,43 @@ mod tests {
         assert_eq!(
             headers["method.response.header.Access-Control-Allow-Origin"],
             "'https://app.example.com'"
+        );
+    }
+
+    #[test]
+    fn a_backend_path_shapes_the_integration() {
+        let doc = translate(
+            &design(json!({"name": "Django", "version": "1", "context": "/dj",
+            "endpointUrl": "https://b.example.com/api/",
+            "resources": [
+                {"method": "GET", "path": "/items", "backendPath": "/items/"},
+                {"method": "GET", "path": "/a/{x}/b/{rest+}", "backendPath": "/a/{y}/b/{tail+}/"},
+                {"method": "GET", "path": "/plain/{x}"}
+            ]})),
+            &TARGET,
+        );
+        let integration =
+            |path: &str| doc["paths"][path]["get"]["x-amazon-apigateway-integration"].clone();
+        assert_eq!(
+            integration("/items")["uri"],
+            "https://b.example.com/api/items/"
+        );
+        assert!(integration("/items").get("requestParameters").is_none());
+        let renamed = integration("/a/{x}/b/{rest+}");
+        assert_eq!(renamed["uri"], "https://b.example.com/api/a/{y}/b/{tail}/");
+        assert_eq!(
+            renamed["requestParameters"],
+            json!({"integration.request.path.y": "method.request.path.x",
+                   "integration.request.path.tail": "method.request.path.rest"})
+        );
+        let declared = &doc["paths"]["/a/{x}/b/{rest+}"]["get"]["parameters"];
+        assert_eq!(declared[0]["name"], "x");
+        assert_eq!(declared[1]["name"], "rest");
+        let plain = integration("/plain/{x}");
+        assert_eq!(plain["uri"], "https://b.example.com/api/plain/{x}");
+        assert_eq!(
+            plain["requestParameters"],
+            json!({"integration.request.path.x": "method.request.path.x"})
         );
     }
 

@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -46,23 +46,32 @@ where
     S: Send + Sync,
     AppState: FromRef<S>,
 {
-    let accepted = req
-        .headers()
+    if !media_type(&req).is_some_and(|essence| accepts(&essence)) {
+        return Err(ApiError::UnsupportedMediaType(expected.into()));
+    }
+    read_up_to(req, AppState::from_ref(state).config.body_limit_bytes).await
+}
+
+/// The media type of a request's body, if it names one.
+pub(super) fn media_type(req: &Request) -> Option<mime_essence::Essence> {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<mime_essence::Essence>().ok())
-        .is_some_and(|essence| accepts(&essence));
-    if !accepted {
-        return Err(ApiError::UnsupportedMediaType(expected.into()));
-    }
-    let limit = AppState::from_ref(state).config.body_limit_bytes;
-    Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(limit)
-        } else {
-            ApiError::BadRequest(format!("could not read the request body: {rejection}"))
-        }
-    })
+}
+
+/// The body of a request, at most `limit` bytes long (else 413).
+pub(super) async fn read_up_to(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|error| {
+            let error = error.into_inner();
+            if error.is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::BadRequest(format!("could not read the request body: {error}"))
+            }
+        })
 }
 
 /// A write-only member of a body (`#[serde(default, deserialize_with = "write_only")]`):
@@ -191,6 +200,10 @@ pub(super) mod mime_essence {
     }
 
     impl Essence {
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+
         pub fn is_json(&self) -> bool {
             self.0 == "application/json" || self.0.ends_with("+json")
         }

@@ -78,6 +78,7 @@ fn routes_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut spec) = api_router().split_for_parts();
     etag::document_if_match_required(&mut spec);
     patch::document_media_type(&mut spec);
+    publisher::document_bodies(&mut spec);
     (routes, spec)
 }
 

@@ -2,14 +2,21 @@
 //! delete undeploys everywhere first and answers at once; the worker deletes the API after
 //! the last undeploy.
 
+use serde_json::Value;
+
 use super::audit::{self, Change};
 use super::guards::{refuse_if_deleting, refuse_if_live};
-use super::{Actor, AppState, Precondition, ServiceError, deployments};
+use super::{Actor, AppState, Precondition, ServiceError, deployments, key_managers};
 use crate::domain::api::ApiDesign;
 use crate::domain::ids::{ApiId, RevisionId};
+use crate::domain::openapi::security::{DeclaredScheme, SchemeType, names_key_manager};
+use crate::domain::openapi::update::{ResourceChanges, keep_held, resource_changes};
+use crate::domain::openapi::{self, Defaults, ImportedDesign, Overrides};
+use crate::domain::validation::FieldError;
 use crate::store::RowLock;
 use crate::store::apis::{self as store, ApiRow, WriteError};
 use crate::store::deployments as deployment_store;
+use crate::store::key_managers::KeyManagerRow;
 use crate::store::revisions::{self, CreateOutcome, RevisionRow};
 
 /// A refused write of `design` as the API `id` (`None`: a new one). A context taken by a
@@ -129,6 +136,127 @@ pub async fn replace(
         Ok(row)
     })
     .await
+}
+
+/// An API created or updated from an OpenAPI document, and what the import says of it.
+pub struct FromDocument {
+    pub row: ApiRow,
+    /// What was adapted or left out, named by where the document says it.
+    pub warnings: Vec<FieldError>,
+    /// The security schemes the document declares, with the key manager each names.
+    pub security_schemes: Vec<DeclaredScheme>,
+    /// For an update: the resources added, removed and changed.
+    pub changes: Option<ResourceChanges>,
+}
+
+/// Creates an API from an OpenAPI 3.0/3.1 or Swagger 2.0 document (a JSON object, or
+/// JSON or YAML text); `overrides` win over what the document says.
+pub async fn import(
+    state: &AppState,
+    document: &Value,
+    overrides: Overrides,
+    actor: &Actor,
+) -> Result<FromDocument, ServiceError> {
+    let imported = read_document(state, document, overrides, Defaults::default()).await?;
+    let row = create(state, &imported.design, actor).await?;
+    Ok(FromDocument {
+        row,
+        warnings: imported.warnings,
+        security_schemes: imported.security_schemes,
+        changes: None,
+    })
+}
+
+/// Replaces an API's design with what a document describes, as `replace` does (same
+/// precondition, guards and audit), keeping what fedgate holds and the document does
+/// not say: CORS, key managers, policies (a resource's while its method and path
+/// exist), and the context and endpoint when the document names none.
+pub async fn update_from_document(
+    state: &AppState,
+    id: ApiId,
+    document: &Value,
+    overrides: Overrides,
+    precondition: &Precondition,
+    actor: &Actor,
+) -> Result<FromDocument, ServiceError> {
+    let current = get(state, id).await?;
+    let defaults = Defaults {
+        context: Some(current.design.context.as_str().to_owned()),
+        endpoint_url: Some(current.design.endpoint_url.as_str().to_owned()),
+    };
+    let mut imported = read_document(state, document, overrides, defaults).await?;
+    keep_held(&mut imported.design, imported.declares, &current.design);
+    let changes = resource_changes(&current.design, &imported.design);
+    // Merged onto the version read: a change made meanwhile fails the write.
+    let pinned = precondition.pinned(current.version);
+    let row = replace(state, id, &imported.design, &pinned, actor).await?;
+    Ok(FromDocument {
+        row,
+        warnings: imported.warnings,
+        security_schemes: imported.security_schemes,
+        changes: Some(changes),
+    })
+}
+
+/// The design a document describes, its security schemes matched to the registered
+/// key managers (by issuer or token URL).
+async fn read_document(
+    state: &AppState,
+    document: &Value,
+    overrides: Overrides,
+    defaults: Defaults,
+) -> Result<ImportedDesign, ServiceError> {
+    let mut imported = openapi::import(document, overrides, defaults)
+        .map_err(|error| ServiceError::Validation(vec![error]))?
+        .into_design()
+        .map_err(ServiceError::Validation)?;
+    let token_schemes = |s: &&mut DeclaredScheme| {
+        matches!(
+            s.scheme_type,
+            SchemeType::OAuth2 | SchemeType::OpenIdConnect
+        ) && !s.urls.is_empty()
+    };
+    if !imported
+        .security_schemes
+        .iter_mut()
+        .any(|s| token_schemes(&s))
+    {
+        return Ok(imported);
+    }
+    let managers = all_key_managers(state).await?;
+    for scheme in imported.security_schemes.iter_mut().filter(token_schemes) {
+        let named = managers.iter().find(|km| {
+            scheme
+                .urls
+                .iter()
+                .any(|url| names_key_manager(url, &km.issuer, &km.token_endpoint))
+        });
+        if let Some(km) = named {
+            scheme.key_manager = Some(km.name.clone());
+            imported.warnings.push(FieldError::new(
+                &scheme.field,
+                format!(
+                    "names the registered key manager `{}`; attach a policy to secure the \
+                     API with its tokens",
+                    km.name
+                ),
+            ));
+        }
+    }
+    Ok(imported)
+}
+
+async fn all_key_managers(state: &AppState) -> Result<Vec<KeyManagerRow>, ServiceError> {
+    const PAGE: i64 = 200;
+    let mut all: Vec<KeyManagerRow> = Vec::new();
+    loop {
+        let page = key_managers::list(state, all.last().map(|k| k.id), PAGE).await?;
+        let done = (page.len() as i64) < PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 pub enum Deletion {

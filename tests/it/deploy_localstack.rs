@@ -365,3 +365,46 @@ async fn cors_preflights_are_answered_by_api_gateway() {
         Some("OPTIONS,PUT")
     );
 }
+
+/// An imported Django-style API (paths ending with `/`, two parameter names at one
+/// position) deploys, and the backend gets its own paths and the caller's values.
+#[tokio::test]
+async fn an_imported_api_calls_the_backend_at_its_own_paths() {
+    let f = localstack_fixture().await;
+    let (backend, seen) = recording_backend().await;
+    let response = f
+        .app
+        .http
+        .post(f.app.url(&format!(
+            "/publisher/v1/apis/import?context=/django&endpointUrl={backend}/api"
+        )))
+        .bearer_auth(&f.publisher)
+        .header("content-type", "application/yaml")
+        .body(include_str!("../fixtures/openapi/trailing-slash.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let api: Value = response.json().await.unwrap();
+    let deployment = deploy_unchecked(&f, api["id"].as_str().unwrap()).await;
+    let base = deployment["invocationUrl"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    for path in ["/items", "/items/42", "/items/42/reviews?page=2"] {
+        let status = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "{path}");
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            "GET /api/items/",
+            "GET /api/items/42/",
+            "GET /api/items/42/reviews/?page=2"
+        ]
+    );
+}

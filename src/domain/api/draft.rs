@@ -74,6 +74,10 @@ pub struct ResourceDraft {
     pub description: Option<String>,
     #[serde(default)]
     pub policies: Vec<PolicyDraft>,
+    /// Where the backend serves the resource, when not at `path`: it may end with `/`,
+    /// and its parameters (the resource's, in order) may be named otherwise.
+    #[schema(value_type = Option<String>, example = "/items/{item_id}/")]
+    pub backend_path: Option<String>,
     #[serde(default)]
     #[schema(ignore)]
     pub effective_policy: Option<IgnoredAny>,

@@ -16,11 +16,12 @@ use utoipa::ToSchema;
 use self::cors::Cors;
 use self::draft::{ApiDraft, ResourceDraft};
 use self::endpoint::EndpointUrl;
-use self::path::{PathTemplate, Segment, aws_resource_count, param_clashes};
+use self::path::{BackendPath, PathTemplate, Segment, aws_resource_count, param_clashes};
 use self::policy::{EffectivePolicy, Policy, effective_policy, parse_policies};
 use super::validation::{Errors, FieldError, parsed_string};
 
-const MAX_DESCRIPTION: usize = 2000;
+/// The longest description fedgate keeps, in characters.
+pub const MAX_DESCRIPTION: usize = 2000;
 
 /// 1–100 characters, not blank, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -180,6 +181,17 @@ pub struct Resource {
     pub description: String,
     /// Overrides the API-level policies for this resource.
     pub policies: Vec<Policy>,
+    /// Where the backend serves this resource, when not at `path`: with a trailing `/`,
+    /// or with parameters named otherwise (matched by position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_path: Option<BackendPath>,
+}
+
+impl Resource {
+    /// The operation as people name it: `GET /pets/{petId}`.
+    pub fn operation(&self) -> String {
+        format!("{} {}", self.method, self.path.as_str())
+    }
 }
 
 /// A validated API design. Serialized as is into revisions, so it stays stable.
@@ -305,7 +317,20 @@ fn parse_resources(drafts: &[ResourceDraft], errors: &mut Errors) -> Vec<Resourc
             check_description(draft.description.as_deref()),
         );
         let policies = parse_policies(&draft.policies, &format!("{at}.policies"), errors);
-        let (Some(method), Some(path), Some(description)) = (method, path, description) else {
+        let backend_path = match (&draft.backend_path, &path) {
+            (None, _) => Some(None),
+            (Some(backend), Some(path)) => errors
+                .check(
+                    &format!("{at}.backendPath"),
+                    BackendPath::parse(backend).and_then(|b| b.check_serves(path).map(|()| b)),
+                )
+                // The resource's own path says it all: nothing to keep.
+                .map(|b| (b.as_str() != path.as_str()).then_some(b)),
+            (Some(_), None) => None,
+        };
+        let (Some(method), Some(path), Some(description), Some(backend_path)) =
+            (method, path, description, backend_path)
+        else {
             continue;
         };
         if let Some(earlier) = operations.insert((method, path.clone()), i) {
@@ -325,6 +350,7 @@ fn parse_resources(drafts: &[ResourceDraft], errors: &mut Errors) -> Vec<Resourc
                 path,
                 description,
                 policies,
+                backend_path,
             },
         ));
     }
@@ -419,6 +445,38 @@ mod tests {
                 "resources[4].path"
             ]
         );
+    }
+
+    #[test]
+    fn a_backend_path_must_serve_the_resource() {
+        let mut body = minimal();
+        body["resources"] = json!([
+            {"method": "GET", "path": "/items", "backendPath": "/items/"},
+            {"method": "GET", "path": "/a/{x}/b", "backendPath": "/a/{y}/b"},
+            {"method": "GET", "path": "/c", "backendPath": "/c"},
+            {"method": "GET", "path": "/d/{x}", "backendPath": "/d"},
+            {"method": "GET", "path": "/e/{x}", "backendPath": "/e/{p+}"},
+            {"method": "GET", "path": "/f", "backendPath": "f//"},
+        ]);
+        assert_eq!(
+            fields(body.clone()),
+            [
+                "resources[3].backendPath",
+                "resources[4].backendPath",
+                "resources[5].backendPath"
+            ]
+        );
+        body["resources"] = body["resources"].as_array().unwrap()[..3].into();
+        let design = ApiDesign::parse(&draft(body)).unwrap();
+        let backends: Vec<Option<&str>> = design
+            .resources
+            .iter()
+            .map(|r| r.backend_path.as_ref().map(BackendPath::as_str))
+            .collect();
+        assert_eq!(backends, [Some("/items/"), Some("/a/{y}/b"), None]);
+        let stored = serde_json::to_value(&design).unwrap();
+        assert!(stored["resources"][2].get("backendPath").is_none());
+        assert_eq!(serde_json::from_value::<ApiDesign>(stored).unwrap(), design);
     }
 
     #[test]

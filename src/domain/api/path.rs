@@ -127,6 +127,84 @@ fn parse_segment(segment: &str) -> Result<Segment<'_>, String> {
 
 parsed_string!(PathTemplate);
 
+/// Where the backend serves a resource when that differs from the resource's own path:
+/// a path template that may end with `/` (`/items/`, as Django-style APIs write it) and
+/// whose parameters may be named otherwise than the resource's, matched by position.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "/items/{item_id}/")]
+pub struct BackendPath(String);
+
+impl BackendPath {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::template_of(s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The path without its trailing `/`, as a template.
+    fn template_of(s: &str) -> Result<PathTemplate, String> {
+        if s.ends_with("//") {
+            return Err("must not contain empty segments (`//`)".into());
+        }
+        let core = match s.strip_suffix('/') {
+            Some(core) if !core.is_empty() => core,
+            _ => s,
+        };
+        PathTemplate::parse(core)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn segments(&self) -> Vec<Segment<'_>> {
+        let core = self.0.strip_suffix('/').unwrap_or(&self.0);
+        core.split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_segment(s).expect("validated on parse"))
+            .collect()
+    }
+
+    pub fn has_trailing_slash(&self) -> bool {
+        self.0.len() > 1 && self.0.ends_with('/')
+    }
+
+    /// Checks that this path can serve `resource`: the same parameters in the same
+    /// order, greedy where the resource's is greedy; only their names may differ.
+    pub fn check_serves(&self, resource: &PathTemplate) -> Result<(), String> {
+        let kinds = |segments: Vec<Segment<'_>>| -> Vec<bool> {
+            segments
+                .into_iter()
+                .filter_map(|s| match s {
+                    Segment::Literal(_) => None,
+                    Segment::Param(_) => Some(false),
+                    Segment::Greedy(_) => Some(true),
+                })
+                .collect()
+        };
+        if kinds(self.segments()) != kinds(resource.segments().collect()) {
+            return Err(format!(
+                "`{}` must have the parameters of the resource path `{}`, in the same order \
+                 (only their names may differ)",
+                self.0,
+                resource.as_str()
+            ));
+        }
+        Ok(())
+    }
+
+    /// (resource parameter, backend parameter) pairs, by position.
+    pub fn param_map<'a>(&'a self, resource: &'a PathTemplate) -> Vec<(&'a str, &'a str)> {
+        let backend = self.segments().into_iter().filter_map(|s| match s {
+            Segment::Literal(_) => None,
+            Segment::Param(name) | Segment::Greedy(name) => Some(name),
+        });
+        resource.params().into_iter().zip(backend).collect()
+    }
+}
+
+parsed_string!(BackendPath);
+
 /// How many resources API Gateway holds for these paths, as its per-API quota counts them:
 /// a resource per path segment, so each path with all its parents (`/a/b/{id}` is `/a`,
 /// `/a/b` and `/a/b/{id}`), shared between paths, plus the root `/` every REST API has.
@@ -188,6 +266,71 @@ pub fn param_clashes(paths: &[(usize, &PathTemplate)]) -> Vec<ParamClash> {
         }
     }
     clashes
+}
+
+/// A path parameter renamed so that its position of the resource tree has one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    /// Index of the path that gave the position its name.
+    pub first: usize,
+}
+
+/// Gives each position of the resource tree the parameter name the first path there
+/// uses, as API Gateway requires (see `param_clashes`): each path rewritten, with its
+/// renames. Paths are taken as written: what is no whole parameter segment stays as it
+/// is, and a greedy parameter is only renamed after a greedy one.
+pub fn unify_param_names(paths: &[&str]) -> Vec<(String, Vec<Rename>)> {
+    let mut first: HashMap<String, (usize, String)> = HashMap::new();
+    let mut unified = Vec::with_capacity(paths.len());
+    for (index, path) in paths.iter().enumerate() {
+        if !path.starts_with('/') {
+            unified.push(((*path).to_owned(), Vec::new()));
+            continue;
+        }
+        let mut out = String::new();
+        let mut renames = Vec::new();
+        for segment in path[1..].split('/') {
+            let mut text = segment.to_owned();
+            if let Some((name, greedy)) = param_segment(segment) {
+                match first.get(&out) {
+                    Some((earlier, taken)) if *taken != text => {
+                        if let Some((to, _)) =
+                            param_segment(taken).filter(|(_, taken_greedy)| *taken_greedy == greedy)
+                        {
+                            renames.push(Rename {
+                                from: name.to_owned(),
+                                to: to.to_owned(),
+                                first: *earlier,
+                            });
+                            text = taken.clone();
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        first.insert(out.clone(), (index, text.clone()));
+                    }
+                }
+            }
+            out.push('/');
+            out.push_str(&text);
+        }
+        unified.push((out, renames));
+    }
+    unified
+}
+
+/// `{name}` → (`name`, false), `{name+}` → (`name`, true); anything else is no parameter.
+fn param_segment(segment: &str) -> Option<(&str, bool)> {
+    let inner = segment.strip_prefix('{')?.strip_suffix('}')?;
+    if inner.is_empty() || inner.contains(['{', '}']) {
+        return None;
+    }
+    Some(match inner.strip_suffix('+') {
+        Some(name) => (name, true),
+        None => (inner, false),
+    })
 }
 
 #[cfg(test)]
@@ -288,6 +431,64 @@ mod tests {
             let segments_in_all: usize = paths.iter().map(|p| p.segments().count()).sum();
             proptest::prop_assert!(counted <= 1 + segments_in_all);
         }
+    }
+
+    #[test]
+    fn parameter_names_are_unified_by_position() {
+        let unified = unify_param_names(&[
+            "/a/{x}",
+            "/a/{y}/b",
+            "/a/{z}/b/{w}",
+            "/c/{id}.json",
+            "/f/{p+}",
+            "/f/{q+}",
+            "/g/{id}",
+            "/g/{rest+}",
+            "/",
+        ]);
+        let paths: Vec<&str> = unified.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/a/{x}",
+                "/a/{x}/b",
+                "/a/{x}/b/{w}",
+                "/c/{id}.json",
+                "/f/{p+}",
+                "/f/{p+}",
+                "/g/{id}",
+                "/g/{rest+}",
+                "/"
+            ]
+        );
+        assert_eq!(
+            unified[1].1,
+            [Rename {
+                from: "y".into(),
+                to: "x".into(),
+                first: 0
+            }]
+        );
+        assert_eq!(unified[5].1[0].first, 4);
+        assert!(
+            unified[7].1.is_empty(),
+            "a greedy one is no rename of a plain one"
+        );
+    }
+
+    #[test]
+    fn backend_paths() {
+        let resource = PathTemplate::parse("/a/{x}/b/{rest+}").unwrap();
+        let backend = BackendPath::parse("/a/{y}/b/{tail+}/").unwrap();
+        assert!(backend.has_trailing_slash());
+        assert!(backend.check_serves(&resource).is_ok());
+        assert_eq!(backend.param_map(&resource), [("x", "y"), ("rest", "tail")]);
+        assert!(!BackendPath::parse("/").unwrap().has_trailing_slash());
+        for bad in ["items/", "/a//", "/a/{id}.json/", "//"] {
+            assert!(BackendPath::parse(bad).is_err(), "{bad}");
+        }
+        let plain = PathTemplate::parse("/a/{x}/b/{rest}").unwrap();
+        assert!(backend.check_serves(&plain).is_err());
     }
 
     #[test]

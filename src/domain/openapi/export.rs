@@ -66,8 +66,15 @@ pub(super) fn plain_operation(resource: &Resource) -> Map<String, Value> {
 
 fn operation(resource: &Resource) -> Value {
     let mut operation = plain_operation(resource);
+    let mut extension = Map::new();
     if !resource.policies.is_empty() {
-        operation.insert(EXTENSION.into(), json!({"policies": resource.policies}));
+        extension.insert("policies".into(), json!(resource.policies));
+    }
+    if let Some(backend) = &resource.backend_path {
+        extension.insert("backendPath".into(), json!(backend.as_str()));
+    }
+    if !extension.is_empty() {
+        operation.insert(EXTENSION.into(), Value::Object(extension));
     }
     Value::Object(operation)
 }
@@ -76,7 +83,7 @@ fn operation(resource: &Resource) -> Value {
 mod tests {
     use super::*;
     use crate::domain::api::draft::ApiDraft;
-    use crate::domain::openapi::{Overrides, import};
+    use crate::domain::openapi::{Defaults, Overrides, import};
 
     fn design(value: Value) -> ApiDesign {
         let draft: ApiDraft = serde_json::from_value(value).unwrap();
@@ -100,6 +107,8 @@ mod tests {
                  "policies": [policy]},
                 {"method": "ANY", "path": "/{proxy+}"},
                 {"method": "HEAD", "path": "/items/{itemId}"},
+                {"method": "GET", "path": "/items", "backendPath": "/items/"},
+                {"method": "PUT", "path": "/items/{itemId}", "backendPath": "/items/{item_id}/"},
             ]
         }));
         let document = export(&original);
@@ -109,8 +118,8 @@ mod tests {
         assert!(item["head"]["responses"].is_object());
         assert!(document["paths"]["/{proxy+}"][ANY_METHOD].is_object());
 
-        let imported = import(&document, Overrides::default()).unwrap();
-        let mut back = imported.into_design().unwrap();
+        let imported = import(&document, Overrides::default(), Defaults::default()).unwrap();
+        let mut back = imported.into_design().unwrap().design;
         let by_path = |d: &mut ApiDesign| d.resources.sort_by_key(|r| r.path.as_str().to_owned());
         let mut original = original;
         by_path(&mut original);

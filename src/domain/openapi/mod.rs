@@ -9,9 +9,11 @@ mod document;
 pub mod export;
 pub mod import;
 pub mod portal;
+pub mod security;
+pub mod update;
 
 pub use export::export;
-pub use import::{Imported, Overrides, import};
+pub use import::{Declares, Defaults, Imported, ImportedDesign, Overrides, import};
 
 /// The extension key carrying fedgate's own settings.
 pub const EXTENSION: &str = "x-fedgate";

@@ -40,7 +40,7 @@ pub fn tagged(row: &ApiRow) -> TaggedApi {
     ([etag_header(row.version)], Json(Api::from(row)))
 }
 
-/// Stores a validated new design on behalf of `actor`; import creates APIs this way too.
+/// Stores a validated new design on behalf of `actor`.
 pub async fn insert(
     state: &AppState,
     actor: &Actor,

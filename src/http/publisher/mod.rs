@@ -6,6 +6,8 @@ mod deployments;
 pub(crate) use deployments::Deployment;
 mod lifecycle;
 mod openapi;
+
+pub(crate) use openapi::document_bodies;
 mod revisions;
 mod views;
 
