@@ -6,11 +6,12 @@
 //! (no integrations, no authorizers), so it could not tell a changed integration.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 
 use aws_sdk_apigateway::operation::get_stage::GetStageOutput;
-use aws_sdk_apigateway::types::{Integration as AwsIntegration, Method};
+use aws_sdk_apigateway::types::{Authorizer, Integration as AwsIntegration, Method};
 
-use super::apigateway::AwsConnector;
+use super::apigateway::{AwsConnector, CallFailure};
 use super::connector::ConnectorError;
 use super::limiter::Operation;
 use crate::domain::gateway_state::{
@@ -31,49 +32,61 @@ impl AwsConnector {
         rest_api_id: &str,
         stage: &str,
     ) -> Result<Option<GatewayState>, ConnectorError> {
-        let Some(authorizers) = self.authorizers(rest_api_id).await? else {
+        let Some(authorizers) = self
+            .all_pages(|position| async move {
+                let page = self
+                    .call(Operation::Overall, "GetAuthorizers", {
+                        self.clients
+                            .apigateway
+                            .get_authorizers()
+                            .rest_api_id(rest_api_id)
+                            .limit(PAGE)
+                            .set_position(position)
+                            .send()
+                    })
+                    .await?;
+                Ok((page.items().to_vec(), page.position().map(str::to_owned)))
+            })
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(resources) = self
+            .all_pages(|position| async move {
+                let page = self
+                    .call(Operation::Overall, "GetResources", {
+                        self.clients
+                            .apigateway
+                            .get_resources()
+                            .rest_api_id(rest_api_id)
+                            .embed("methods")
+                            .limit(PAGE)
+                            .set_position(position)
+                            .send()
+                    })
+                    .await?;
+                Ok((page.items().to_vec(), page.position().map(str::to_owned)))
+            })
+            .await?
+        else {
             return Ok(None);
         };
         let names: HashMap<&str, &str> = authorizers
             .iter()
-            .map(|(id, (name, _))| (id.as_str(), name.as_str()))
+            .filter_map(|a| Some((a.id()?, a.name()?)))
             .collect();
         let mut methods = Methods::new();
-        let mut position: Option<String> = None;
-        loop {
-            let page = match self
-                .call(Operation::Overall, "GetResources", {
-                    self.clients
-                        .apigateway
-                        .get_resources()
-                        .rest_api_id(rest_api_id)
-                        .embed("methods")
-                        .limit(PAGE)
-                        .set_position(position.clone())
-                        .send()
-                })
-                .await
-            {
-                Ok(page) => page,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e.error),
+        for resource in &resources {
+            let (Some(path), Some(resource_methods)) =
+                (resource.path(), resource.resource_methods())
+            else {
+                continue;
             };
-            for resource in page.items() {
-                let (Some(path), Some(resource_methods)) =
-                    (resource.path(), resource.resource_methods())
-                else {
-                    continue;
-                };
-                for (verb, method) in resource_methods {
-                    methods
-                        .entry(path.to_owned())
-                        .or_default()
-                        .insert(method_name(verb), method_state(method, &names));
-                }
-            }
-            match page.position() {
-                Some(next) if !page.items().is_empty() => position = Some(next.to_owned()),
-                _ => break,
+            for (verb, method) in resource_methods {
+                methods
+                    .entry(path.to_owned())
+                    .or_default()
+                    .insert(method_name(verb), method_state(method, &names));
             }
         }
         let stage = match self
@@ -93,57 +106,48 @@ impl AwsConnector {
         };
         Ok(Some(GatewayState {
             methods,
-            authorizers: authorizers.into_values().collect(),
+            authorizers: authorizers.iter().filter_map(authorizer_state).collect(),
             stage,
         }))
     }
 
-    /// The REST API's authorizers by id, each with its name; `None` when the REST API is gone.
-    async fn authorizers(
-        &self,
-        rest_api_id: &str,
-    ) -> Result<Option<BTreeMap<String, (String, AuthorizerState)>>, ConnectorError> {
-        let mut authorizers = BTreeMap::new();
-        let mut position: Option<String> = None;
+    /// Every item of a paged listing, page by page (`fetch` gets the position of the next
+    /// page); `None` when AWS says the listed REST API is not found.
+    async fn all_pages<T, F, Fut>(&self, mut fetch: F) -> Result<Option<Vec<T>>, ConnectorError>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), CallFailure>>,
+    {
+        let mut items = Vec::new();
+        let mut position = None;
         loop {
-            let page = match self
-                .call(Operation::Overall, "GetAuthorizers", {
-                    self.clients
-                        .apigateway
-                        .get_authorizers()
-                        .rest_api_id(rest_api_id)
-                        .limit(PAGE)
-                        .set_position(position.clone())
-                        .send()
-                })
-                .await
-            {
+            let (page, next) = match fetch(position).await {
                 Ok(page) => page,
                 Err(e) if e.not_found => return Ok(None),
                 Err(e) => return Err(e.error),
             };
-            for authorizer in page.items() {
-                let (Some(id), Some(name)) = (authorizer.id(), authorizer.name()) else {
-                    continue;
-                };
-                let state = AuthorizerState {
-                    kind: authorizer
-                        .r#type()
-                        .map(|t| t.as_str().to_ascii_uppercase())
-                        .unwrap_or_default(),
-                    uri: authorizer.authorizer_uri().map(str::to_owned),
-                    credentials: authorizer.authorizer_credentials().map(str::to_owned),
-                    identity_source: authorizer.identity_source().map(str::to_owned),
-                    ttl_secs: authorizer.authorizer_result_ttl_in_seconds(),
-                };
-                authorizers.insert(id.to_owned(), (name.to_owned(), state));
-            }
-            match page.position() {
-                Some(next) if !page.items().is_empty() => position = Some(next.to_owned()),
-                _ => return Ok(Some(authorizers)),
+            let last = page.is_empty();
+            items.extend(page);
+            match next {
+                Some(next) if !last => position = Some(next),
+                _ => return Ok(Some(items)),
             }
         }
     }
+}
+
+fn authorizer_state(authorizer: &Authorizer) -> Option<(String, AuthorizerState)> {
+    let state = AuthorizerState {
+        kind: authorizer
+            .r#type()
+            .map(|t| t.as_str().to_ascii_uppercase())
+            .unwrap_or_default(),
+        uri: authorizer.authorizer_uri().map(str::to_owned),
+        credentials: authorizer.authorizer_credentials().map(str::to_owned),
+        identity_source: authorizer.identity_source().map(str::to_owned),
+        ttl_secs: authorizer.authorizer_result_ttl_in_seconds(),
+    };
+    Some((authorizer.name()?.to_owned(), state))
 }
 
 /// The method as AWS names it: moto keeps the document's `x-amazon-apigateway-any-method`
