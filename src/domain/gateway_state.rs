@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::openapi::ANY_METHOD;
+use super::openapi::OPERATIONS;
 
 /// Methods by path (`/pets/{id}`), then by method (`GET`, … `ANY`).
 pub type Methods = BTreeMap<String, BTreeMap<String, MethodState>>;
@@ -70,18 +70,6 @@ pub struct StageState {
     pub deployment_id: Option<String>,
 }
 
-/// The OpenAPI operation keys API Gateway reads, and the method each one is.
-const OPERATION_KEYS: [(&str, &str); 8] = [
-    ("get", "GET"),
-    ("put", "PUT"),
-    ("post", "POST"),
-    ("delete", "DELETE"),
-    ("options", "OPTIONS"),
-    ("head", "HEAD"),
-    ("patch", "PATCH"),
-    (ANY_METHOD, "ANY"),
-];
-
 const RESPONSE_HEADER: &str = "method.response.header.";
 
 impl GatewayState {
@@ -98,7 +86,7 @@ impl GatewayState {
         let mut methods = Methods::new();
         let paths = document.get("paths").and_then(Value::as_object);
         for (path, item) in paths.into_iter().flatten() {
-            for (key, method) in OPERATION_KEYS {
+            for (key, method) in OPERATIONS {
                 let Some(operation) = item.get(key) else {
                     continue;
                 };
@@ -115,7 +103,7 @@ impl GatewayState {
                     .filter(|name| authorizer_of(name).is_some())
                     .cloned();
                 methods.entry(path.clone()).or_default().insert(
-                    method.to_owned(),
+                    method.as_str().to_owned(),
                     MethodState {
                         integration,
                         authorizer,

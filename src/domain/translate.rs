@@ -12,6 +12,7 @@ use crate::domain::api::cors::Cors;
 use crate::domain::api::path::{PathTemplate, Segment};
 use crate::domain::api::policy::{AwsOAuth2, Policy};
 use crate::domain::api::{ApiDesign, HttpMethod, Resource};
+use crate::domain::openapi::operation_key;
 
 /// What the translation needs to know about the target.
 #[derive(Debug, Clone)]
@@ -76,20 +77,6 @@ pub fn translate(design: &ApiDesign, target: &Target<'_>) -> Value {
         document["x-amazon-apigateway-gateway-responses"] = Value::Object(responses);
     }
     document
-}
-
-/// The OpenAPI key of an operation; API Gateway spells ANY as its own extension.
-fn operation_key(method: HttpMethod) -> &'static str {
-    match method {
-        HttpMethod::Get => "get",
-        HttpMethod::Post => "post",
-        HttpMethod::Put => "put",
-        HttpMethod::Patch => "patch",
-        HttpMethod::Delete => "delete",
-        HttpMethod::Head => "head",
-        HttpMethod::Options => "options",
-        HttpMethod::Any => "x-amazon-apigateway-any-method",
-    }
 }
 
 fn operation(design: &ApiDesign, resource: &Resource, schemes: &SecuritySchemes) -> Value {

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::import::OPERATIONS;
+use super::OPERATIONS;
 use crate::domain::validation::FieldError;
 
 /// Values a YAML document may hold beyond one per byte of its text: room for the

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{ANY_METHOD, EXTENSION};
-use crate::domain::api::{ApiDesign, HttpMethod, Resource};
+use super::{EXTENSION, operation_key};
+use crate::domain::api::{ApiDesign, Resource};
 
 pub fn export(design: &ApiDesign) -> Value {
     let mut paths = Map::new();
@@ -12,7 +12,7 @@ pub fn export(design: &ApiDesign) -> Value {
         let item = paths
             .entry(resource.path.as_str())
             .or_insert_with(|| json!({}));
-        item[operation_key(resource.method).as_str()] = operation(resource);
+        item[operation_key(resource.method)] = operation(resource);
     }
     let mut info = json!({"title": design.name.as_str(), "version": design.version.as_str()});
     if !design.description.is_empty() {
@@ -31,14 +31,6 @@ pub fn export(design: &ApiDesign) -> Value {
             "policies": design.policies,
         },
     })
-}
-
-/// The operation's key in an OpenAPI path item.
-pub(super) fn operation_key(method: HttpMethod) -> String {
-    match method {
-        HttpMethod::Any => ANY_METHOD.to_owned(),
-        other => other.as_str().to_ascii_lowercase(),
-    }
 }
 
 /// What OpenAPI itself says of a resource: description, path parameters, responses.
@@ -83,7 +75,7 @@ fn operation(resource: &Resource) -> Value {
 mod tests {
     use super::*;
     use crate::domain::api::draft::ApiDraft;
-    use crate::domain::openapi::{Defaults, Overrides, import};
+    use crate::domain::openapi::{ANY_METHOD, Defaults, Overrides, import};
 
     fn design(value: Value) -> ApiDesign {
         let draft: ApiDraft = serde_json::from_value(value).unwrap();

@@ -17,10 +17,10 @@ use serde_json::{Map, Value};
 
 use super::document::load;
 use super::security::{DeclaredScheme, declared_schemes, required_schemes, unsecured_warning};
-use super::{ANY_METHOD, EXTENSION};
+use super::{EXTENSION, OPERATIONS};
 use crate::domain::api::draft::{ApiDraft, CorsDraft, PolicyDraft, ResourceDraft};
 use crate::domain::api::path::unify_param_names;
-use crate::domain::api::{ApiDesign, HttpMethod, MAX_DESCRIPTION};
+use crate::domain::api::{ApiDesign, MAX_DESCRIPTION};
 use crate::domain::validation::{Errors, FieldError};
 
 /// What the caller gives beside the document; each wins over the document.
@@ -166,18 +166,6 @@ enum Flavour {
     OpenApi3,
     Swagger2,
 }
-
-/// The operations of a path item API Gateway has a method for, by their OpenAPI key.
-pub(super) const OPERATIONS: [(&str, HttpMethod); 8] = [
-    ("get", HttpMethod::Get),
-    ("put", HttpMethod::Put),
-    ("post", HttpMethod::Post),
-    ("delete", HttpMethod::Delete),
-    ("options", HttpMethod::Options),
-    ("head", HttpMethod::Head),
-    ("patch", HttpMethod::Patch),
-    (ANY_METHOD, HttpMethod::Any),
-];
 
 /// Reads the document into a draft; fails at once only when it is no OpenAPI document
 /// at all. Everything else wrong with it is reported by `Imported::into_design`.

@@ -5,6 +5,8 @@
 //! `x-fedgate` extension, at the root and per operation, so an export imports back to
 //! the same API.
 
+use crate::domain::api::HttpMethod;
+
 mod document;
 pub mod export;
 pub mod import;
@@ -19,3 +21,24 @@ pub use import::{Declares, Defaults, Imported, ImportedDesign, Overrides, import
 pub const EXTENSION: &str = "x-fedgate";
 /// API Gateway's name for an operation answering every method.
 pub const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
+
+/// The operations of a path item API Gateway has a method for, by their OpenAPI key.
+pub const OPERATIONS: [(&str, HttpMethod); 8] = [
+    ("get", HttpMethod::Get),
+    ("put", HttpMethod::Put),
+    ("post", HttpMethod::Post),
+    ("delete", HttpMethod::Delete),
+    ("options", HttpMethod::Options),
+    ("head", HttpMethod::Head),
+    ("patch", HttpMethod::Patch),
+    (ANY_METHOD, HttpMethod::Any),
+];
+
+/// The key of a method's operation in an OpenAPI path item (`ANY` is API Gateway's own).
+pub fn operation_key(method: HttpMethod) -> &'static str {
+    OPERATIONS
+        .iter()
+        .find(|(_, m)| *m == method)
+        .map(|(key, _)| *key)
+        .expect("every method has an operation key")
+}

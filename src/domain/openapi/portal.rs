@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::export::{operation_key, plain_operation};
+use super::export::plain_operation;
+use super::operation_key;
 use crate::domain::api::ApiDesign;
 
 /// Where a deployed API answers.
@@ -46,7 +47,7 @@ pub fn for_callers(
         let item = paths
             .entry(resource.path.as_str())
             .or_insert_with(|| json!({}));
-        item[operation_key(resource.method).as_str()] = Value::Object(operation);
+        item[operation_key(resource.method)] = Value::Object(operation);
     }
     let mut info = json!({"title": design.name.as_str(), "version": design.version.as_str()});
     if !design.description.is_empty() {
