@@ -17,8 +17,8 @@ use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOp
 use super::check::{self, CheckReport};
 use super::clients::{AwsTimeouts, ClientCache, EnvironmentClients};
 use super::connector::{
-    ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
-    Gateways, Ownership,
+    AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
+    GatewayTarget, Gateways, Ownership, RestApiPage,
 };
 use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
@@ -428,6 +428,29 @@ impl GatewayConnector for AwsConnector {
         .await
         .map(|_| ())
         .map_err(ConnectorError::from)
+    }
+
+    async fn list_rest_apis(
+        &self,
+        position: Option<&str>,
+        limit: i32,
+    ) -> Result<RestApiPage, ConnectorError> {
+        self.rest_apis(position, limit).await
+    }
+
+    async fn describe_for_adoption(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<AdoptionFacts>, ConnectorError> {
+        self.adoption_facts(rest_api_id).await
+    }
+
+    async fn tag_owned(
+        &self,
+        rest_api_id: &str,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError> {
+        self.tag(rest_api_id, ownership).await
     }
 }
 

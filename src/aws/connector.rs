@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::check::CheckReport;
@@ -77,6 +80,43 @@ pub struct GatewayApi {
     pub stage_deployment_id: Option<String>,
 }
 
+/// A stage of a REST API as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageSummary {
+    pub name: String,
+    /// The deployment the stage serves.
+    pub deployment_id: Option<String>,
+}
+
+/// A REST API of the account and region, with its tags and every stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiSummary {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_date: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+    pub stages: Vec<StageSummary>,
+}
+
+/// One page of the gateway's REST APIs; `position` is where the next page starts (the
+/// gateway's own, opaque), absent on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiPage {
+    pub items: Vec<RestApiSummary>,
+    pub position: Option<String>,
+}
+
+/// What discovery needs to know of a REST API beyond its state: what it is, and what it
+/// holds that an API design cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdoptionFacts {
+    pub api: RestApiSummary,
+    pub request_validators: usize,
+    /// Models besides the `Empty` and `Error` ones API Gateway makes for every REST API.
+    pub models: usize,
+}
+
 /// Everything the engine asks of one environment's gateway.
 #[async_trait]
 pub trait GatewayConnector: Send + Sync {
@@ -120,6 +160,28 @@ pub trait GatewayConnector: Send + Sync {
         rest_api_id: &str,
         stage: &str,
     ) -> Result<Option<GatewayApi>, ConnectorError>;
+
+    /// One page of the REST APIs of the account and region (at most `limit`), each with
+    /// its stages; `position` is the `position` of the previous page.
+    async fn list_rest_apis(
+        &self,
+        position: Option<&str>,
+        limit: i32,
+    ) -> Result<RestApiPage, ConnectorError>;
+
+    /// The REST API with its tags, stages and what a design cannot hold; `None` when
+    /// there is no such REST API.
+    async fn describe_for_adoption(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<AdoptionFacts>, ConnectorError>;
+
+    /// Tags the REST API as owned by a fedgate API and environment; nothing else changes.
+    async fn tag_owned(
+        &self,
+        rest_api_id: &str,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError>;
 }
 
 /// Where and as whom to reach one environment's gateway.

@@ -141,7 +141,7 @@ fn path_params(path: &PathTemplate) -> Vec<&str> {
 
 /// The backend URL of a resource: the endpoint plus the path, with a greedy parameter
 /// written as `{name}` (API Gateway substitutes the whole rest of the path into it).
-fn backend_uri(endpoint: &str, path: &PathTemplate) -> String {
+pub(crate) fn backend_uri(endpoint: &str, path: &PathTemplate) -> String {
     let mut uri = endpoint.trim_end_matches('/').to_owned();
     for segment in path.segments() {
         uri.push('/');
