@@ -18,7 +18,7 @@ use super::check::{self, CheckReport};
 use super::clients::{AwsTimeouts, ClientCache, EnvironmentClients};
 use super::connector::{
     AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
-    GatewayTarget, Gateways, Ownership, RestApiPage,
+    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage,
 };
 use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
@@ -432,10 +432,10 @@ impl GatewayConnector for AwsConnector {
 
     async fn list_rest_apis(
         &self,
-        position: Option<&str>,
-        limit: i32,
+        from: &PagePosition,
+        limit: usize,
     ) -> Result<RestApiPage, ConnectorError> {
-        self.rest_apis(position, limit).await
+        self.rest_apis(from, limit).await
     }
 
     async fn describe_for_adoption(

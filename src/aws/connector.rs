@@ -99,12 +99,42 @@ pub struct RestApiSummary {
     pub stages: Vec<StageSummary>,
 }
 
-/// One page of the gateway's REST APIs; `position` is where the next page starts (the
-/// gateway's own, opaque), absent on the last page.
+/// Where a page of REST APIs starts: the gateway's own (opaque) position of one of its
+/// pages, and how many REST APIs of that page earlier pages showed. The gateway answers
+/// at most the page size asked for, so `skip` stays 0 on AWS; moto and LocalStack ignore
+/// GetRestApis' `limit` and `position` and answer every REST API at once, and `skip`
+/// pages through that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PagePosition {
+    pub position: Option<String>,
+    pub skip: usize,
+}
+
+impl PagePosition {
+    /// `skip:position`, the form a cursor carries.
+    pub fn to_key(&self) -> String {
+        format!(
+            "{}:{}",
+            self.skip,
+            self.position.as_deref().unwrap_or_default()
+        )
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        let (skip, position) = key.split_once(':')?;
+        Some(Self {
+            skip: skip.parse().ok()?,
+            position: (!position.is_empty()).then(|| position.to_owned()),
+        })
+    }
+}
+
+/// One page of the gateway's REST APIs, and where the next one starts (absent on the
+/// last page).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestApiPage {
     pub items: Vec<RestApiSummary>,
-    pub position: Option<String>,
+    pub next: Option<PagePosition>,
 }
 
 /// What discovery needs to know of a REST API beyond its state: what it is, and what it
@@ -162,11 +192,11 @@ pub trait GatewayConnector: Send + Sync {
     ) -> Result<Option<GatewayApi>, ConnectorError>;
 
     /// One page of the REST APIs of the account and region (at most `limit`), each with
-    /// its stages; `position` is the `position` of the previous page.
+    /// its stages, starting at `from` (the `next` of the previous page).
     async fn list_rest_apis(
         &self,
-        position: Option<&str>,
-        limit: i32,
+        from: &PagePosition,
+        limit: usize,
     ) -> Result<RestApiPage, ConnectorError>;
 
     /// The REST API with its tags, stages and what a design cannot hold; `None` when

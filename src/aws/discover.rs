@@ -2,7 +2,8 @@
 //! a REST API holds that an API design cannot, and the tags that adopt it.
 //!
 //! Calls chosen (all through the rate limiter): GetRestApis (one AWS page per fedgate
-//! page, tags included) and GetStages per REST API on it; GetRestApi, GetStages,
+//! page, tags included; moto and LocalStack ignore its `limit` and `position`, see
+//! `PagePosition`) and GetStages per REST API on it; GetRestApi, GetStages,
 //! GetRequestValidators and GetModels to describe one; TagResource to adopt it. moto
 //! answers all of them but TagResource (404 in server mode); LocalStack answers all.
 
@@ -14,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::apigateway::{AwsConnector, TAG_API, TAG_ENVIRONMENT};
 use super::connector::{
-    AdoptionFacts, ConnectorError, Ownership, RestApiPage, RestApiSummary, StageSummary,
+    AdoptionFacts, ConnectorError, Ownership, PagePosition, RestApiPage, RestApiSummary,
+    StageSummary,
 };
 use super::limiter::Operation;
 use crate::domain::aws::partition;
@@ -27,21 +29,22 @@ const DEFAULT_MODELS: [&str; 2] = ["Empty", "Error"];
 impl AwsConnector {
     pub(super) async fn rest_apis(
         &self,
-        position: Option<&str>,
-        limit: i32,
+        from: &PagePosition,
+        limit: usize,
     ) -> Result<RestApiPage, ConnectorError> {
         let page = self
             .call(Operation::Overall, "GetRestApis", {
                 self.clients
                     .apigateway
                     .get_rest_apis()
-                    .limit(limit)
-                    .set_position(position.map(str::to_owned))
+                    .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                    .set_position(from.position.clone())
                     .send()
             })
             .await?;
-        let mut items = Vec::with_capacity(page.items().len());
-        for api in page.items() {
+        let shown = page.items().iter().skip(from.skip).take(limit);
+        let mut items = Vec::with_capacity(limit);
+        for api in shown {
             let Some(id) = api.id() else { continue };
             items.push(RestApiSummary {
                 id: id.to_owned(),
@@ -53,11 +56,21 @@ impl AwsConnector {
                 stages: self.stages(id).await?.unwrap_or_default(),
             });
         }
-        let position = page
-            .position()
-            .filter(|_| !page.items().is_empty())
-            .map(str::to_owned);
-        Ok(RestApiPage { items, position })
+        let next = if page.items().len() > from.skip + limit {
+            // A page larger than asked for (the emulators): the rest of it comes next.
+            Some(PagePosition {
+                position: from.position.clone(),
+                skip: from.skip + limit,
+            })
+        } else {
+            page.position()
+                .filter(|_| !page.items().is_empty())
+                .map(|position| PagePosition {
+                    position: Some(position.to_owned()),
+                    skip: 0,
+                })
+        };
+        Ok(RestApiPage { items, next })
     }
 
     /// The REST API's stages; `None` when the REST API is gone.

@@ -13,7 +13,7 @@ use super::apigateway::{TAG_API, TAG_ENVIRONMENT};
 use super::check::{CheckItem, CheckReport};
 use super::connector::{
     AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
-    GatewayTarget, Gateways, Ownership, RestApiPage, RestApiSummary, StageSummary,
+    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage, RestApiSummary, StageSummary,
 };
 use crate::domain::api::ApiDesign;
 use crate::domain::gateway_state::{GatewayState, StageState};
@@ -308,16 +308,16 @@ impl GatewayConnector for FakeGateway {
     }
     async fn list_rest_apis(
         &self,
-        position: Option<&str>,
-        limit: i32,
+        from: &PagePosition,
+        limit: usize,
     ) -> Result<RestApiPage, ConnectorError> {
+        // As AWS pages: at most `limit`, the next page after an opaque position.
         let mut world = self.world();
         world.calls.push("GetRestApis");
-        let limit = usize::try_from(limit).unwrap_or(0);
         let mut after = world
             .apis
             .iter()
-            .filter(|(id, _)| position.is_none_or(|p| id.as_str() > p))
+            .filter(|(id, _)| from.position.as_ref().is_none_or(|p| *id > p))
             .peekable();
         let mut items = Vec::new();
         while items.len() < limit
@@ -325,11 +325,14 @@ impl GatewayConnector for FakeGateway {
         {
             items.push(api.summary(id));
         }
-        let position = after.peek().and(items.last()).map(|last| last.id.clone());
+        let next = after.peek().and(items.last()).map(|last| PagePosition {
+            position: Some(last.id.clone()),
+            skip: 0,
+        });
         world
             .calls
             .extend(std::iter::repeat_n("GetStages", items.len()));
-        Ok(RestApiPage { items, position })
+        Ok(RestApiPage { items, next })
     }
 
     async fn describe_for_adoption(

@@ -16,6 +16,7 @@ use super::audit::{self, Change};
 use super::environments;
 use super::{Actor, AppState, ServiceError};
 use crate::aws::apigateway::{TAG_API, TAG_ENVIRONMENT};
+pub use crate::aws::connector::PagePosition;
 use crate::aws::connector::{ConnectorError, Ownership, RestApiSummary};
 use crate::domain::api::ApiDesign;
 use crate::domain::deployment::invocation_url;
@@ -44,22 +45,22 @@ pub struct Listed {
 #[derive(Debug, Clone)]
 pub struct ListedPage {
     pub items: Vec<Listed>,
-    /// The gateway's position of the next page; absent on the last.
-    pub position: Option<String>,
+    /// Where the next page starts; absent on the last.
+    pub next: Option<PagePosition>,
 }
 
 /// One page of the REST APIs of the environment's account and region: one GetRestApis
-/// page and a GetStages per REST API on it, so a page's work is bounded by `limit`.
+/// page and a GetStages per REST API shown, so a page's work is bounded by `limit`.
 pub async fn list(
     state: &AppState,
     environment_key: &str,
-    position: Option<&str>,
-    limit: i32,
+    from: &PagePosition,
+    limit: usize,
 ) -> Result<ListedPage, ServiceError> {
     let environment = environments::find(state, environment_key).await?;
     let connector = environments::connect(state, &environment).await?;
     let page = connector
-        .list_rest_apis(position, limit)
+        .list_rest_apis(from, limit)
         .await
         .map_err(gateway_error)?;
     let tagged: Vec<ApiId> = page
@@ -91,7 +92,7 @@ pub async fn list(
         .collect();
     Ok(ListedPage {
         items,
-        position: page.position,
+        next: page.next,
     })
 }
 

@@ -15,7 +15,7 @@ use crate::http::auth::{AdminScope, Authenticated};
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{ValidPath, ValidQuery};
 use crate::http::pagination::{Page, PageQuery, cursor};
-use crate::service::discovery::{self as service, Listed};
+use crate::service::discovery::{self as service, Listed, PagePosition};
 
 /// REST APIs per page by default, and at most: each one costs a GetStages call.
 const DEFAULT_LIMIT: i64 = 25;
@@ -114,21 +114,21 @@ async fn list_rest_apis(
         cursor: query.cursor,
     };
     let limit = page.limit_within(DEFAULT_LIMIT, MAX_LIMIT)?;
-    // AWS's position, as this server issued it: printable ASCII.
-    let position: Option<String> = page.after()?;
-    if position
-        .as_deref()
-        .is_some_and(|p| p.is_empty() || p.len() > 2048 || !p.chars().all(|c| c.is_ascii_graphic()))
-    {
-        return Err(ApiError::field(
-            "cursor",
-            "is not a cursor this server issued",
-        ));
-    }
-    let limit = i32::try_from(limit).expect("at most MAX_LIMIT");
-    let listed = service::list(&state, &key, position.as_deref(), limit).await?;
+    let from = match page.after::<String>()? {
+        None => PagePosition::default(),
+        Some(key) => PagePosition::from_key(&key)
+            .filter(|from| {
+                // AWS's positions are short printable ASCII.
+                from.position
+                    .as_deref()
+                    .is_none_or(|p| p.len() <= 2048 && p.chars().all(|c| c.is_ascii_graphic()))
+            })
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server issued"))?,
+    };
+    let limit = usize::try_from(limit).expect("between 1 and MAX_LIMIT");
+    let listed = service::list(&state, &key, &from, limit).await?;
     Ok(Json(Page {
         items: listed.items.into_iter().map(RestApi::from).collect(),
-        next: listed.position.as_deref().map(cursor),
+        next: listed.next.map(|next| cursor(&next.to_key())),
     }))
 }
