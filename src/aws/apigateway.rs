@@ -282,19 +282,8 @@ impl GatewayConnector for AwsConnector {
         rest_api_id: &str,
         stage: &str,
     ) -> Result<Option<GatewayApi>, ConnectorError> {
-        let api = match self
-            .call(Operation::Overall, "GetRestApi", {
-                self.clients
-                    .apigateway
-                    .get_rest_api()
-                    .rest_api_id(rest_api_id)
-                    .send()
-            })
-            .await
-        {
-            Ok(api) => api,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e.error),
+        let Some(api) = self.rest_api(rest_api_id).await? else {
+            return Ok(None);
         };
         let stage_deployment_id = match self
             .call(Operation::Overall, "GetStage", {
@@ -469,6 +458,17 @@ impl From<AwsFailure> for ConnectorError {
 pub(super) struct CallFailure {
     pub(super) error: ConnectorError,
     pub(super) not_found: bool,
+}
+
+impl CallFailure {
+    /// `None` for "not found", the error otherwise.
+    pub(super) fn not_found_as_none<T>(self) -> Result<Option<T>, ConnectorError> {
+        if self.not_found {
+            Ok(None)
+        } else {
+            Err(self.error)
+        }
+    }
 }
 
 impl From<CallFailure> for ConnectorError {

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use aws_sdk_apigateway::primitives::DateTime as AwsDateTime;
 use chrono::{DateTime, Utc};
 
-use super::apigateway::{AwsConnector, TAG_API, TAG_ENVIRONMENT};
+use aws_sdk_apigateway::operation::get_rest_api::GetRestApiOutput;
+
+use super::apigateway::{AwsConnector, CallFailure, TAG_API, TAG_ENVIRONMENT};
 use super::connector::{
     AdoptionFacts, ConnectorError, Ownership, PagePosition, RestApiPage, RestApiSummary,
     StageSummary,
@@ -86,8 +88,7 @@ impl AwsConnector {
             .await
         {
             Ok(stages) => stages,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e.error),
+            Err(e) => return e.not_found_as_none(),
         };
         let mut stages: Vec<StageSummary> = stages
             .item()
@@ -103,23 +104,29 @@ impl AwsConnector {
         Ok(Some(stages))
     }
 
+    /// The REST API; `None` when there is no such REST API.
+    pub(super) async fn rest_api(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<GetRestApiOutput>, ConnectorError> {
+        self.call(Operation::Overall, "GetRestApi", {
+            self.clients
+                .apigateway
+                .get_rest_api()
+                .rest_api_id(rest_api_id)
+                .send()
+        })
+        .await
+        .map(Some)
+        .or_else(CallFailure::not_found_as_none)
+    }
+
     pub(super) async fn adoption_facts(
         &self,
         rest_api_id: &str,
     ) -> Result<Option<AdoptionFacts>, ConnectorError> {
-        let api = match self
-            .call(Operation::Overall, "GetRestApi", {
-                self.clients
-                    .apigateway
-                    .get_rest_api()
-                    .rest_api_id(rest_api_id)
-                    .send()
-            })
-            .await
-        {
-            Ok(api) => api,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e.error),
+        let Some(api) = self.rest_api(rest_api_id).await? else {
+            return Ok(None);
         };
         let Some(stages) = self.stages(rest_api_id).await? else {
             return Ok(None);

@@ -11,40 +11,54 @@ use serde_json::{Value, json};
 
 use crate::common::fake::fake_fixture;
 use crate::common::localstack::{ACCOUNT, localstack_url, sdk_config};
-use crate::common::{error_fields, expect_problem, moto_url};
-use crate::deployments::{Fixture, fast_limits, fixture_with};
+use crate::common::{TestApp, error_fields, expect_problem, moto_url};
+use crate::deployments::{Fixture, fast_limits, fixture_with, moto_apigateway_in};
+use crate::publisher_import::operations;
+
+async fn discover(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post_json("/publisher/v1/apis/discover", token, &body)
+        .await
+}
+
+/// The deployment the stage serves, and how many deployments the REST API has.
+async fn stage_and_deployments(aws: &ApiGateway, id: &str) -> (Option<String>, usize) {
+    let stage = aws
+        .get_stage()
+        .rest_api_id(id)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let deployments = aws.get_deployments().rest_api_id(id).send().await.unwrap();
+    (
+        stage.deployment_id().map(str::to_owned),
+        deployments.items().len(),
+    )
+}
 
 /// A region no other test uses: moto keeps state per region and is shared by the whole
 /// suite, so the listing sees only what this test made.
 const LISTING_REGION: &str = "eu-south-2";
 
-async fn moto_apigateway_in(region: &str) -> ApiGateway {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_owned()))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .endpoint_url(moto_url())
-        .load()
-        .await;
-    ApiGateway::new(&config)
+/// A new REST API made with the SDK: its id and its root resource's.
+async fn rest_api(aws: &ApiGateway, name: &str, description: &str) -> (String, String) {
+    let created = aws
+        .create_rest_api()
+        .name(name)
+        .description(description)
+        .send()
+        .await
+        .unwrap();
+    let id = created.id().unwrap().to_owned();
+    let resources = aws.get_resources().rest_api_id(&id).send().await.unwrap();
+    let root = resources.items()[0].id().unwrap().to_owned();
+    (id, root)
 }
 
 /// A REST API made with the SDK: a GET on the root answered by a mock, deployed to each
 /// of `stages` (one deployment, several stages).
 async fn foreign_rest_api(aws: &ApiGateway, name: &str, stages: &[&str]) -> String {
-    let id = aws
-        .create_rest_api()
-        .name(name)
-        .description(format!("{name}, made without fedgate"))
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let root = aws.get_resources().rest_api_id(&id).send().await.unwrap();
-    let root = root.items()[0].id().unwrap().to_owned();
+    let (id, root) = rest_api(aws, name, &format!("{name}, made without fedgate")).await;
     aws.put_method()
         .rest_api_id(&id)
         .resource_id(&root)
@@ -258,18 +272,7 @@ const LAMBDA: &str = "arn:aws:lambda:us-east-1:000000000000:function:shopAuth";
 /// by a TOKEN authorizer with an invoke role, a CORS preflight, a Lambda proxy method,
 /// deployed to `prod`.
 async fn console_made_api(aws: &ApiGateway) -> String {
-    let id = aws
-        .create_rest_api()
-        .name("Legacy Shop v3")
-        .description("made in the console")
-        .send()
-        .await
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let root = aws.get_resources().rest_api_id(&id).send().await.unwrap();
-    let root = root.items()[0].id().unwrap().to_owned();
+    let (id, root) = rest_api(aws, "Legacy Shop v3", "made in the console").await;
     let child = |parent: String, part: &'static str| {
         let id = id.clone();
         async move {
@@ -405,42 +408,24 @@ async fn adopts_a_console_made_rest_api_changing_nothing_but_tags() {
     let aws = ApiGateway::new(&sdk_config().await);
     let rest_api_id = console_made_api(&aws).await;
     let before = methods_of(&aws, &rest_api_id).await;
-    let stage_before = aws
-        .get_stage()
-        .rest_api_id(&rest_api_id)
-        .stage_name("prod")
-        .send()
-        .await
-        .unwrap();
-    let deployments_before = aws
-        .get_deployments()
-        .rest_api_id(&rest_api_id)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .len();
+    let aws_before = stage_and_deployments(&aws, &rest_api_id).await;
 
     let f = fixture_with(&fast_limits(), &localstack_url()).await;
-    let other_stage = f
-        .app
-        .post_json(
-            "/publisher/v1/apis/discover",
-            &f.publisher,
-            &json!({"environment": f.environment, "restApiId": rest_api_id, "stage": "dev"}),
-        )
-        .await;
+    let other_stage = discover(
+        &f.app,
+        &f.publisher,
+        json!({"environment": f.environment, "restApiId": rest_api_id, "stage": "dev"}),
+    )
+    .await;
     let problem = expect_problem(other_stage, 422).await;
     assert_eq!(error_fields(&problem), ["stage"], "{problem:#}");
 
-    let response = f
-        .app
-        .post_json(
-            "/publisher/v1/apis/discover",
-            &f.publisher,
-            &json!({"environment": f.environment, "restApiId": rest_api_id}),
-        )
-        .await;
+    let response = discover(
+        &f.app,
+        &f.publisher,
+        json!({"environment": f.environment, "restApiId": rest_api_id}),
+    )
+    .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
@@ -454,19 +439,7 @@ async fn adopts_a_console_made_rest_api_changing_nothing_but_tags() {
     assert_eq!(api["context"], "/legacy-shop-v3");
     assert_eq!(api["description"], "made in the console");
     assert_eq!(api["endpointUrl"], "http://127.0.0.1:9/shop");
-    let resources: Vec<String> = api["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r["method"].as_str().unwrap(),
-                r["path"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(resources, ["GET /pets", "GET /pets/{petId}"]);
+    assert_eq!(operations(api), ["GET /pets", "GET /pets/{petId}"]);
     assert_eq!(api["resources"][0]["policies"], json!([]));
     assert_eq!(
         api["resources"][1]["policies"],
@@ -520,23 +493,7 @@ async fn adopts_a_console_made_rest_api_changing_nothing_but_tags() {
 
     // Nothing changed in AWS but the tags.
     assert_eq!(methods_of(&aws, &rest_api_id).await, before);
-    let stage_after = aws
-        .get_stage()
-        .rest_api_id(&rest_api_id)
-        .stage_name("prod")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stage_after.deployment_id(), stage_before.deployment_id());
-    let deployments_after = aws
-        .get_deployments()
-        .rest_api_id(&rest_api_id)
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .len();
-    assert_eq!(deployments_after, deployments_before);
+    assert_eq!(stage_and_deployments(&aws, &rest_api_id).await, aws_before);
     let tags = aws
         .get_tags()
         .resource_arn(format!(
@@ -550,14 +507,12 @@ async fn adopts_a_console_made_rest_api_changing_nothing_but_tags() {
     assert_eq!(tags["fedgate:environment"], f.environment_id);
 
     // Adopted once: a second discover is refused, naming the API that has it.
-    let again = f
-        .app
-        .post_json(
-            "/publisher/v1/apis/discover",
-            &f.publisher,
-            &json!({"environment": f.environment, "restApiId": rest_api_id, "context": "/again"}),
-        )
-        .await;
+    let again = discover(
+        &f.app,
+        &f.publisher,
+        json!({"environment": f.environment, "restApiId": rest_api_id, "context": "/again"}),
+    )
+    .await;
     let problem = expect_problem(again, 409).await;
     assert!(
         problem["detail"].as_str().unwrap().contains(api_id),
@@ -579,19 +534,15 @@ fn seeded_document() -> Value {
 async fn an_adopted_rest_api_is_redeployed_in_place_and_adopted_once() {
     let f = fake_fixture(&[]).await;
     let rest_api_id = f.gateway.seed("Inventory", seeded_document(), "prod");
-    let discover = async |body: Value| {
-        f.app
-            .post_json("/publisher/v1/apis/discover", &f.publisher, &body)
-            .await
-    };
+    let adopt = async |body: Value| discover(&f.app, &f.publisher, body).await;
 
-    let missing = discover(json!({"environment": "fake", "restApiId": "nosuch"})).await;
+    let missing = adopt(json!({"environment": "fake", "restApiId": "nosuch"})).await;
     expect_problem(missing, 404).await;
-    let bad_id = discover(json!({"environment": "fake", "restApiId": "a/b"})).await;
+    let bad_id = adopt(json!({"environment": "fake", "restApiId": "a/b"})).await;
     let problem = expect_problem(bad_id, 400).await;
     assert_eq!(error_fields(&problem), ["restApiId"]);
     let unknown_field =
-        discover(json!({"environment": "fake", "restApiId": rest_api_id, "mode": "x"})).await;
+        adopt(json!({"environment": "fake", "restApiId": rest_api_id, "mode": "x"})).await;
     expect_problem(unknown_field, 400).await;
 
     // A failed TagResource leaves nothing behind, in fedgate or in the gateway.
@@ -600,7 +551,7 @@ async fn an_adopted_rest_api_is_redeployed_in_place_and_adopted_once() {
             "TagResource failed: AccessDeniedException: not allowed; grant apigateway:PUT on /tags"
                 .into(),
         )]);
-    let refused = discover(json!({"environment": "fake", "restApiId": rest_api_id})).await;
+    let refused = adopt(json!({"environment": "fake", "restApiId": rest_api_id})).await;
     let problem = expect_problem(refused, 502).await;
     assert!(
         problem["detail"]
@@ -619,8 +570,7 @@ async fn an_adopted_rest_api_is_redeployed_in_place_and_adopted_once() {
     assert!(f.gateway.apis()[&rest_api_id].ownership.api_id.is_empty());
 
     let response =
-        discover(json!({"environment": "fake", "restApiId": rest_api_id, "version": "2024.1"}))
-            .await;
+        adopt(json!({"environment": "fake", "restApiId": rest_api_id, "version": "2024.1"})).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     let api = body["api"]["id"].as_str().unwrap().to_owned();
@@ -655,8 +605,7 @@ async fn an_adopted_rest_api_is_redeployed_in_place_and_adopted_once() {
     assert_eq!(actions, [("apis.discover", "success")], "{audit:#}");
 
     let again =
-        discover(json!({"environment": "fake", "restApiId": rest_api_id, "context": "/other"}))
-            .await;
+        adopt(json!({"environment": "fake", "restApiId": rest_api_id, "context": "/other"})).await;
     expect_problem(again, 409).await;
 
     // A deploy from fedgate replaces the definition of the same REST API.

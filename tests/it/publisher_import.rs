@@ -10,7 +10,7 @@ const SWAGGER2_JSON: &str = include_str!("../fixtures/petstore-swagger2.json");
 
 const IMPORT: &str = "/publisher/v1/apis/import";
 
-fn operations(api: &Value) -> Vec<String> {
+pub fn operations(api: &Value) -> Vec<String> {
     api["resources"]
         .as_array()
         .unwrap()
