@@ -17,8 +17,8 @@ use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, PatchOp
 use super::check::{self, CheckReport};
 use super::clients::{AwsTimeouts, ClientCache, EnvironmentClients};
 use super::connector::{
-    ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
-    Gateways, Ownership,
+    AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
+    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage,
 };
 use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
@@ -282,19 +282,8 @@ impl GatewayConnector for AwsConnector {
         rest_api_id: &str,
         stage: &str,
     ) -> Result<Option<GatewayApi>, ConnectorError> {
-        let api = match self
-            .call(Operation::Overall, "GetRestApi", {
-                self.clients
-                    .apigateway
-                    .get_rest_api()
-                    .rest_api_id(rest_api_id)
-                    .send()
-            })
-            .await
-        {
-            Ok(api) => api,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e.error),
+        let Some(api) = self.rest_api(rest_api_id).await? else {
+            return Ok(None);
         };
         let stage_deployment_id = match self
             .call(Operation::Overall, "GetStage", {
@@ -429,6 +418,29 @@ impl GatewayConnector for AwsConnector {
         .map(|_| ())
         .map_err(ConnectorError::from)
     }
+
+    async fn list_rest_apis(
+        &self,
+        from: &PagePosition,
+        limit: usize,
+    ) -> Result<RestApiPage, ConnectorError> {
+        self.rest_apis(from, limit).await
+    }
+
+    async fn describe_for_adoption(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<AdoptionFacts>, ConnectorError> {
+        self.adoption_facts(rest_api_id).await
+    }
+
+    async fn tag_owned(
+        &self,
+        rest_api_id: &str,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError> {
+        self.tag(rest_api_id, ownership).await
+    }
 }
 
 /// Transient failures are worth retrying; the others are the gateway's refusal.
@@ -446,6 +458,17 @@ impl From<AwsFailure> for ConnectorError {
 pub(super) struct CallFailure {
     pub(super) error: ConnectorError,
     pub(super) not_found: bool,
+}
+
+impl CallFailure {
+    /// `None` for "not found", the error otherwise.
+    pub(super) fn not_found_as_none<T>(self) -> Result<Option<T>, ConnectorError> {
+        if self.not_found {
+            Ok(None)
+        } else {
+            Err(self.error)
+        }
+    }
 }
 
 impl From<CallFailure> for ConnectorError {

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::check::CheckReport;
@@ -77,6 +80,73 @@ pub struct GatewayApi {
     pub stage_deployment_id: Option<String>,
 }
 
+/// A stage of a REST API as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageSummary {
+    pub name: String,
+    /// The deployment the stage serves.
+    pub deployment_id: Option<String>,
+}
+
+/// A REST API of the account and region, with its tags and every stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiSummary {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_date: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+    pub stages: Vec<StageSummary>,
+}
+
+/// Where a page of REST APIs starts: the gateway's own (opaque) position of one of its
+/// pages, and how many REST APIs of that page earlier pages showed. The gateway answers
+/// at most the page size asked for, so `skip` stays 0 on AWS; moto and LocalStack ignore
+/// GetRestApis' `limit` and `position` and answer every REST API at once, and `skip`
+/// pages through that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PagePosition {
+    pub position: Option<String>,
+    pub skip: usize,
+}
+
+impl PagePosition {
+    /// `skip:position`, the form a cursor carries.
+    pub fn to_key(&self) -> String {
+        format!(
+            "{}:{}",
+            self.skip,
+            self.position.as_deref().unwrap_or_default()
+        )
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        let (skip, position) = key.split_once(':')?;
+        Some(Self {
+            skip: skip.parse().ok()?,
+            position: (!position.is_empty()).then(|| position.to_owned()),
+        })
+    }
+}
+
+/// One page of the gateway's REST APIs, and where the next one starts (absent on the
+/// last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiPage {
+    pub items: Vec<RestApiSummary>,
+    pub next: Option<PagePosition>,
+}
+
+/// What discovery needs to know of a REST API beyond its state: what it is, and what it
+/// holds that an API design cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdoptionFacts {
+    pub api: RestApiSummary,
+    pub request_validators: usize,
+    /// Models besides the `Empty` and `Error` ones API Gateway makes for every REST API.
+    pub models: usize,
+}
+
 /// Everything the engine asks of one environment's gateway.
 #[async_trait]
 pub trait GatewayConnector: Send + Sync {
@@ -120,6 +190,28 @@ pub trait GatewayConnector: Send + Sync {
         rest_api_id: &str,
         stage: &str,
     ) -> Result<Option<GatewayApi>, ConnectorError>;
+
+    /// One page of the REST APIs of the account and region (at most `limit`), each with
+    /// its stages, starting at `from` (the `next` of the previous page).
+    async fn list_rest_apis(
+        &self,
+        from: &PagePosition,
+        limit: usize,
+    ) -> Result<RestApiPage, ConnectorError>;
+
+    /// The REST API with its tags, stages and what a design cannot hold; `None` when
+    /// there is no such REST API.
+    async fn describe_for_adoption(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<AdoptionFacts>, ConnectorError>;
+
+    /// Tags the REST API as owned by a fedgate API and environment; nothing else changes.
+    async fn tag_owned(
+        &self,
+        rest_api_id: &str,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError>;
 }
 
 /// Where and as whom to reach one environment's gateway.

@@ -9,10 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::apigateway::{TAG_API, TAG_ENVIRONMENT};
 use super::check::{CheckItem, CheckReport};
 use super::connector::{
-    ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector, GatewayTarget,
-    Gateways, Ownership,
+    AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
+    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage, RestApiSummary, StageSummary,
 };
 use crate::domain::api::ApiDesign;
 use crate::domain::gateway_state::{GatewayState, StageState};
@@ -107,6 +108,30 @@ impl FakeGateway {
     /// Deletes a REST API behind fedgate's back.
     pub fn delete(&self, rest_api_id: &str) {
         self.world().apis.remove(rest_api_id);
+    }
+
+    /// A REST API made outside fedgate (untagged), holding `document` and deployed to
+    /// `stage`, as discovery finds it; returns its id.
+    pub fn seed(&self, name: &str, document: Value, stage: &str) -> String {
+        let mut world = self.world();
+        world.next_id += 2;
+        let id = format!("fake{:06}", world.next_id - 1);
+        let deployment_id = format!("dep{:06}", world.next_id);
+        world.apis.insert(
+            id.clone(),
+            FakeApi {
+                name: name.to_owned(),
+                ownership: Ownership {
+                    api_id: String::new(),
+                    environment_id: String::new(),
+                },
+                document,
+                stage: stage.to_owned(),
+                stage_deployment_id: Some(deployment_id),
+                blocked: false,
+            },
+        );
+        id
     }
 
     fn take_failure(&self) -> Option<ConnectorError> {
@@ -280,6 +305,98 @@ impl GatewayConnector for FakeGateway {
                 .clone()
                 .filter(|_| api.stage == stage),
         }))
+    }
+    async fn list_rest_apis(
+        &self,
+        from: &PagePosition,
+        limit: usize,
+    ) -> Result<RestApiPage, ConnectorError> {
+        // As AWS pages: at most `limit`, the next page after an opaque position.
+        let mut world = self.world();
+        world.calls.push("GetRestApis");
+        let mut after = world
+            .apis
+            .iter()
+            .filter(|(id, _)| from.position.as_ref().is_none_or(|p| *id > p))
+            .peekable();
+        let mut items = Vec::new();
+        while items.len() < limit
+            && let Some((id, api)) = after.next()
+        {
+            items.push(api.summary(id));
+        }
+        let next = after.peek().and(items.last()).map(|last| PagePosition {
+            position: Some(last.id.clone()),
+            skip: 0,
+        });
+        world
+            .calls
+            .extend(std::iter::repeat_n("GetStages", items.len()));
+        Ok(RestApiPage { items, next })
+    }
+
+    async fn describe_for_adoption(
+        &self,
+        rest_api_id: &str,
+    ) -> Result<Option<AdoptionFacts>, ConnectorError> {
+        let mut world = self.world();
+        world.calls.extend([
+            "GetRestApi",
+            "GetStages",
+            "GetRequestValidators",
+            "GetModels",
+        ]);
+        Ok(world.apis.get(rest_api_id).map(|api| AdoptionFacts {
+            api: api.summary(rest_api_id),
+            request_validators: 0,
+            models: 0,
+        }))
+    }
+
+    async fn tag_owned(
+        &self,
+        rest_api_id: &str,
+        ownership: &Ownership,
+    ) -> Result<(), ConnectorError> {
+        if let Some(error) = self.take_failure() {
+            return Err(error);
+        }
+        let mut world = self.world();
+        world.calls.push("TagResource");
+        match world.apis.get_mut(rest_api_id) {
+            Some(api) => {
+                api.ownership = ownership.clone();
+                Ok(())
+            }
+            None => Err(ConnectorError::Rejected(format!(
+                "TagResource failed: NotFoundException: no REST API {rest_api_id}"
+            ))),
+        }
+    }
+}
+
+impl FakeApi {
+    /// As a listing shows it; a seeded REST API has no ownership tags.
+    fn summary(&self, id: &str) -> RestApiSummary {
+        let tags = [
+            (TAG_API, &self.ownership.api_id),
+            (TAG_ENVIRONMENT, &self.ownership.environment_id),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| (key.to_owned(), value.clone()))
+        .collect();
+        RestApiSummary {
+            id: id.to_owned(),
+            name: self.name.clone(),
+            description: None,
+            created_date: None,
+            tags,
+            stages: vec![StageSummary {
+                name: self.stage.clone(),
+                deployment_id: self.stage_deployment_id.clone(),
+            }],
+        }
     }
 }
 

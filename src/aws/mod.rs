@@ -6,6 +6,7 @@ pub mod apigateway;
 pub mod check;
 pub mod clients;
 pub mod connector;
+mod discover;
 pub mod error;
 pub mod fake;
 pub mod limiter;

@@ -153,6 +153,17 @@ impl RoleArn {
     }
 }
 
+/// The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`), for its ARNs.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
 }

@@ -5,6 +5,7 @@ pub mod application;
 pub mod aws;
 pub mod client;
 pub mod deployment;
+pub mod discovery;
 pub mod environment;
 pub mod gateway_state;
 pub mod ids;

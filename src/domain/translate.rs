@@ -131,16 +131,21 @@ fn path_params(path: &PathTemplate) -> Vec<&str> {
 }
 
 /// The backend URL of a resource: the endpoint plus its backend path (its own path
-/// unless it has one), with a greedy parameter written as `{name}` (API Gateway
-/// substitutes the whole rest of the path into it).
+/// unless it has one).
 fn backend_uri(endpoint: &str, resource: &Resource) -> String {
-    let (segments, trailing_slash) = match &resource.backend_path {
-        Some(backend) => (backend.segments(), backend.has_trailing_slash()),
-        None => (
-            resource.path.segments().collect(),
-            resource.path.as_str() == "/",
-        ),
-    };
+    match &resource.backend_path {
+        Some(backend) => join_uri(endpoint, backend.segments(), backend.has_trailing_slash()),
+        None => path_uri(endpoint, &resource.path),
+    }
+}
+
+/// The backend URL of a path: the endpoint plus the path, with a greedy parameter written
+/// as `{name}` (API Gateway substitutes the whole rest of the path into it).
+pub(crate) fn path_uri(endpoint: &str, path: &PathTemplate) -> String {
+    join_uri(endpoint, path.segments().collect(), path.as_str() == "/")
+}
+
+fn join_uri(endpoint: &str, segments: Vec<Segment<'_>>, trailing_slash: bool) -> String {
     let mut uri = endpoint.trim_end_matches('/').to_owned();
     for segment in segments {
         uri.push('/');

@@ -22,12 +22,17 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn limit(&self) -> Result<i64, ApiError> {
+        self.limit_within(DEFAULT_LIMIT, MAX_LIMIT)
+    }
+
+    /// `limit` for a list with its own bounds (one whose pages cost upstream calls).
+    pub fn limit_within(&self, default: i64, max: i64) -> Result<i64, ApiError> {
         match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            None => Ok(default),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
             Some(_) => Err(ApiError::field(
                 "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
+                format!("must be between 1 and {max}"),
             )),
         }
     }
@@ -66,13 +71,17 @@ impl<T> Page<T> {
     ) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next = has_more.then(|| {
-            let last = key(rows.last().expect("a full page has a last row")).to_string();
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
-        });
+        let next = has_more
+            .then(|| cursor(&key(rows.last().expect("a full page has a last row")).to_string()));
         Page {
             items: rows.into_iter().map(map).collect(),
             next,
         }
     }
+}
+
+/// The cursor of a page that starts after `key` (a last id, or an upstream's own position,
+/// which clients never see as it is).
+pub fn cursor(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }

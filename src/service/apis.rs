@@ -21,7 +21,7 @@ use crate::store::revisions::{self, CreateOutcome, RevisionRow};
 
 /// A refused write of `design` as the API `id` (`None`: a new one). A context taken by a
 /// write that committed after this one's check is looked up again to be named.
-async fn write_error(
+pub(super) async fn write_error(
     state: &AppState,
     error: WriteError,
     design: &ApiDesign,
@@ -50,7 +50,7 @@ async fn write_error(
 /// Refuses a design at another API's address: context and version say which API a
 /// developer calls, so they belong to one API (the unique index of migration 0042 is the
 /// backstop of this check).
-async fn refuse_taken_context(
+pub(super) async fn refuse_taken_context(
     db: impl sqlx::PgExecutor<'_>,
     design: &ApiDesign,
     id: Option<ApiId>,
@@ -69,7 +69,10 @@ async fn refuse_taken_context(
 
 /// Refuses a design with more resources than AWS will hold: found now, not at the
 /// first deploy after a long wait in the queue.
-fn refuse_too_many_resources(state: &AppState, design: &ApiDesign) -> Result<(), ServiceError> {
+pub(super) fn refuse_too_many_resources(
+    state: &AppState,
+    design: &ApiDesign,
+) -> Result<(), ServiceError> {
     let count = design.aws_resource_count();
     let limit = state.config.max_resources_per_api;
     if count > limit as usize {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod deployments;
+pub mod discovery;
 pub mod drift;
 pub mod environments;
 pub mod error;

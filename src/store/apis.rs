@@ -59,11 +59,22 @@ pub async fn insert(
     design: &ApiDesign,
     actor: &str,
 ) -> Result<ApiRow, WriteError> {
+    insert_as(db, ApiId::new(), design, actor).await
+}
+
+/// Inserts the API under an id chosen beforehand (discovery tags the REST API with it
+/// before the API exists).
+pub async fn insert_as(
+    db: impl PgExecutor<'_>,
+    id: ApiId,
+    design: &ApiDesign,
+    actor: &str,
+) -> Result<ApiRow, WriteError> {
     sqlx::query_as(&format!(
         "INSERT INTO apis (id, name, api_version, context, design, created_by, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {COLUMNS}"
     ))
-    .bind(ApiId::new())
+    .bind(id)
     .bind(design.name.as_str())
     .bind(design.version.as_str())
     .bind(design.context.as_str())
@@ -228,4 +239,15 @@ pub async fn delete(db: impl PgExecutor<'_>, id: ApiId) -> Result<bool, sqlx::Er
         .execute(db)
         .await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// The names of the APIs among `ids` that exist.
+pub async fn names(
+    db: impl PgExecutor<'_>,
+    ids: &[ApiId],
+) -> Result<Vec<(ApiId, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM apis WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_all(db)
+        .await
 }

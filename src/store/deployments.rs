@@ -599,3 +599,78 @@ pub async fn drift_counts(db: impl PgExecutor<'_>) -> Result<Vec<(DriftState, i6
     .fetch_all(db)
     .await
 }
+/// A REST API adopted by discovery: deployed from the start, with the state read from the
+/// gateway as the baseline later plans and drift checks compare with.
+#[derive(Debug)]
+pub struct AdoptedDeployment<'a> {
+    pub api_id: ApiId,
+    pub environment_id: EnvironmentId,
+    pub revision_id: RevisionId,
+    pub rest_api_id: &'a str,
+    pub aws_deployment_id: Option<&'a str>,
+    pub invocation_url: &'a str,
+    pub deployed_state: &'a GatewayState,
+}
+
+/// Records an adopted REST API as a `deployed` deployment, with an `adopted` event.
+pub async fn insert_adopted(
+    conn: &mut PgConnection,
+    adopted: &AdoptedDeployment<'_>,
+    actor: &str,
+) -> Result<DeploymentId, sqlx::Error> {
+    let id = DeploymentId::new();
+    sqlx::query(
+        "INSERT INTO deployments (id, api_id, environment_id, revision_id, target_revision_id,
+            status, rest_api_id, aws_deployment_id, invocation_url, deployed_state, created_by,
+            deployed_at)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, now())",
+    )
+    .bind(id)
+    .bind(adopted.api_id)
+    .bind(adopted.environment_id)
+    .bind(adopted.revision_id)
+    .bind(DeploymentStatus::Deployed.as_str())
+    .bind(adopted.rest_api_id)
+    .bind(adopted.aws_deployment_id)
+    .bind(adopted.invocation_url)
+    .bind(sqlx::types::Json(adopted.deployed_state))
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    record_event(
+        &mut *conn,
+        id,
+        "adopted",
+        Some(adopted.revision_id),
+        Some(&format!(
+            "REST API {} adopted by discovery",
+            adopted.rest_api_id
+        )),
+        Some(actor),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Live deployments of the REST API `rest_api_id`, in any environment.
+pub async fn holding_rest_api(
+    db: impl PgExecutor<'_>,
+    rest_api_id: &str,
+) -> Result<Vec<DeploymentRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE d.rest_api_id = $1 AND d.status <> $2 ORDER BY d.id"
+    ))
+    .bind(rest_api_id)
+    .bind(DeploymentStatus::Undeployed.as_str())
+    .fetch_all(db)
+    .await
+}
+
+/// Serialises discoveries of one REST API until the transaction ends.
+pub async fn lock_rest_api(conn: &mut PgConnection, rest_api_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('fedgate.discover.' || $1))")
+        .bind(rest_api_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

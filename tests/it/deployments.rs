@@ -129,8 +129,13 @@ impl Fixture {
 }
 
 pub async fn moto_apigateway() -> ApiGateway {
+    moto_apigateway_in("us-east-1").await
+}
+
+/// moto's API Gateway in `region` (moto keeps each region's state apart).
+pub async fn moto_apigateway_in(region: &str) -> ApiGateway {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(region.to_owned()))
         .credentials_provider(aws_credential_types::Credentials::new(
             "testing", "testing", None, None, "test",
         ))

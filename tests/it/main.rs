@@ -16,6 +16,7 @@ mod devportal_applications;
 mod devportal_catalog;
 mod devportal_external;
 mod devportal_keys;
+mod discovery;
 mod drift;
 mod edge;
 mod embedded_postgres;

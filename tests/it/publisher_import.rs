@@ -79,7 +79,7 @@ fn fields_and_reasons(problem: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn operations(api: &Value) -> Vec<String> {
+pub fn operations(api: &Value) -> Vec<String> {
     api["resources"]
         .as_array()
         .unwrap()

@@ -385,7 +385,7 @@ fn extension<T: DeserializeOwned + Default>(
 }
 
 /// `/` and a slug of the title: "Swagger Petstore" → `/swagger-petstore`.
-fn slug(title: &str) -> Option<String> {
+pub(crate) fn slug(title: &str) -> Option<String> {
     let mut slug = String::new();
     for c in title.chars() {
         if c.is_ascii_alphanumeric() {

@@ -3,6 +3,7 @@
 mod audit;
 mod clients;
 mod deployments;
+mod discovery;
 pub mod environments;
 pub mod key_managers;
 
@@ -17,4 +18,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(environments::router())
         .merge(key_managers::router())
         .merge(deployments::router())
+        .merge(discovery::router())
 }

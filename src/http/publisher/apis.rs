@@ -57,7 +57,7 @@ pub async fn insert(
     ))
 }
 
-fn location(id: ApiId) -> HeaderValue {
+pub(super) fn location(id: ApiId) -> HeaderValue {
     HeaderValue::from_str(&format!("/publisher/v1/apis/{id}")).expect("a path of a uuid is valid")
 }
 

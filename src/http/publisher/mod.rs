@@ -2,6 +2,7 @@
 
 mod apis;
 mod deployments;
+mod discovery;
 
 pub(crate) use deployments::Deployment;
 mod lifecycle;
@@ -22,4 +23,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(lifecycle::router())
         .merge(openapi::router())
         .merge(deployments::router())
+        .merge(discovery::router())
 }
