@@ -168,8 +168,9 @@ function scopesOf(claims) {
 function answer(claims, arn, api, log) {
   const clientId = [claims.client_id, claims.azp].find((id) => typeof id === 'string') ?? '';
   const sub = typeof claims.sub === 'string' ? claims.sub : '';
-  const principalId = sub || clientId;
-  if (!principalId) throw new Rejected('no sub nor client_id');
+  // RFC 9068 wants both, but client-credentials tokens of some IdPs (and of
+  // oauth2-mock-server) carry neither; the scopes decide, the principal is only logged.
+  const principalId = sub || clientId || 'unidentified';
   const scopes = scopesOf(claims);
   const base = `arn:${arn.partition}:execute-api:${arn.region}:${arn.account}:${arn.apiId}/${arn.stage}`;
   const allow = [];
