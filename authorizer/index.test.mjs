@@ -2,7 +2,7 @@
 // loopback port. scripts/test installs it and sets OAUTH2_MOCK_SERVER_MODULE to its
 // package directory. Run: node --test authorizer/
 import assert from 'node:assert/strict';
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -316,6 +316,21 @@ describe('signature and algorithm', () => {
     await rejected(authorizer()(tokenEvent(swapped)), 'key does not fit the algorithm');
   });
 
+  test('an RSA key under 2048 bits', async () => {
+    // Not in the mock's store (its token endpoint would pick it), and signed here: jose
+    // refuses to sign with it.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: 'weak', alg: 'RS256' };
+    const jwks = await serveJson({ keys: [jwk] });
+    try {
+      const signed = `${b64({ alg: 'RS256', kid: 'weak' })}.${b64(claims())}`;
+      const weak = `${signed}.${sign('sha256', Buffer.from(signed), privateKey).toString('base64url')}`;
+      await rejected(authorizer({}, { jwksUri: jwks.uri })(tokenEvent(weak)), 'key does not fit the algorithm');
+    } finally {
+      jwks.close();
+    }
+  });
+
   test('not a JWT, or no Bearer scheme', async () => {
     await rejected(authorizer()(tokenEvent('not-a-jwt')), 'malformed token');
     const jwt = await token(rsa);
@@ -362,11 +377,9 @@ describe('the key set', () => {
   });
 
   test('an oversized JWKS is not read, and makes a 500 rather than a 401', async () => {
-    const big = createServer((_req, res) => res.end(JSON.stringify({ keys: [], pad: 'x'.repeat(300_000) })));
-    await new Promise((resolve) => big.listen(0, '127.0.0.1', resolve));
+    const big = await serveJson({ keys: [], pad: 'x'.repeat(300_000) });
     try {
-      const jwksUri = `http://127.0.0.1:${big.address().port}/jwks`;
-      const authorize = authorizer({}, { jwksUri });
+      const authorize = authorizer({}, { jwksUri: big.uri });
       await assert.rejects(authorize(tokenEvent(await token(rsa))), /the JWKS is unavailable/);
       // …and a failed fetch is not retried at once.
       await assert.rejects(authorize(tokenEvent(await token(rsa))), /the JWKS is unavailable/);
@@ -376,6 +389,13 @@ describe('the key set', () => {
     }
   });
 });
+
+/** A JWKS endpoint on a free loopback port that answers `body`. */
+async function serveJson(body) {
+  const server = createServer((_req, res) => res.end(JSON.stringify(body)));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { uri: `http://127.0.0.1:${server.address().port}/jwks`, close: () => server.close() };
+}
 
 describe('end to end, as API Gateway calls the packaged function', () => {
   let dir;
