@@ -18,6 +18,8 @@ COPY src ./src
 COPY migrations ./migrations
 COPY config ./config
 COPY benches ./benches
+# The Lambda authorizer fedgate packages at run time is compiled in (include_str!).
+COPY authorizer/index.mjs ./authorizer/
 # The stub build left newer artifacts than the copied sources' timestamps: touch them.
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin fedgate
 

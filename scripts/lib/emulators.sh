@@ -89,5 +89,7 @@ start_oidc() {
   EMULATOR_PIDS+=($!)
   wait_for "http://127.0.0.1:$port/.well-known/openid-configuration" 30
   export TEST_OIDC_URL="http://127.0.0.1:$port"
+  # The authorizer's tests (authorizer/index.test.mjs) import it and start their own.
+  export OAUTH2_MOCK_SERVER_MODULE="$dir/node_modules/oauth2-mock-server"
   echo "OIDC server at $TEST_OIDC_URL"
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod application;
+pub mod authorizer;
 pub mod aws;
 pub mod client;
 pub mod deployment;
@@ -18,3 +19,4 @@ pub mod predeploy;
 pub mod scope;
 pub mod translate;
 pub mod validation;
+pub mod zip;

@@ -2,6 +2,7 @@
 //! module per area. Every test spawns the real app on port 0 with a fresh database.
 
 mod auth;
+mod authorizer;
 mod aws_errors;
 mod aws_plumbing;
 mod clients;
