@@ -285,21 +285,10 @@ impl GatewayConnector for AwsConnector {
         let Some(api) = self.rest_api(rest_api_id).await? else {
             return Ok(None);
         };
-        let stage_deployment_id = match self
-            .call(Operation::Overall, "GetStage", {
-                self.clients
-                    .apigateway
-                    .get_stage()
-                    .rest_api_id(rest_api_id)
-                    .stage_name(stage)
-                    .send()
-            })
-            .await
-        {
-            Ok(found) => found.deployment_id().map(str::to_owned),
-            Err(e) if e.not_found => None,
-            Err(e) => return Err(e.error),
-        };
+        let stage_deployment_id = self
+            .stage(rest_api_id, stage)
+            .await?
+            .and_then(|found| found.deployment_id().map(str::to_owned));
         Ok(Some(GatewayApi {
             rest_api_id: rest_api_id.to_owned(),
             name: api.name().unwrap_or_default().to_owned(),

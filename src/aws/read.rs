@@ -89,7 +89,24 @@ impl AwsConnector {
                     .insert(method_name(verb), method_state(method, &names));
             }
         }
-        let stage = match self
+        let stage = self
+            .stage(rest_api_id, stage)
+            .await?
+            .map(|found| stage_state(stage, &found));
+        Ok(Some(GatewayState {
+            methods,
+            authorizers: authorizers.iter().filter_map(authorizer_state).collect(),
+            stage,
+        }))
+    }
+
+    /// The REST API's stage named `stage`; `None` when it (or the REST API) is gone.
+    pub(super) async fn stage(
+        &self,
+        rest_api_id: &str,
+        stage: &str,
+    ) -> Result<Option<GetStageOutput>, ConnectorError> {
+        let found = self
             .call(Operation::Overall, "GetStage", {
                 self.clients
                     .apigateway
@@ -98,17 +115,12 @@ impl AwsConnector {
                     .stage_name(stage)
                     .send()
             })
-            .await
-        {
-            Ok(found) => Some(stage_state(stage, &found)),
-            Err(e) if e.not_found => None,
-            Err(e) => return Err(e.error),
-        };
-        Ok(Some(GatewayState {
-            methods,
-            authorizers: authorizers.iter().filter_map(authorizer_state).collect(),
-            stage,
-        }))
+            .await;
+        match found {
+            Ok(found) => Ok(Some(found)),
+            Err(e) if e.not_found => Ok(None),
+            Err(e) => Err(e.error),
+        }
     }
 
     /// Every item of a paged listing, page by page (`fetch` gets the position of the next
