@@ -96,7 +96,13 @@ async fn drift_is_in_sync_drifted_or_missing_and_reconcile_recreates_what_was_de
     let api = f.create_api(&pets("Drifting")).await;
     let deployed = f.deploy(&api).await;
     assert_eq!(deployed["drift"], Value::Null, "not checked yet");
+    let before = f.gateway.calls().len();
     let checked = drift(&f.app, &f.publisher, &api, &deployed).await;
+    assert_eq!(
+        f.gateway.calls()[before..],
+        ["GetAuthorizers", "GetResources", "GetStage"],
+        "a check reads three times and writes nothing"
+    );
     assert_eq!(checked["state"], "inSync", "{checked:#}");
     assert_eq!(checked["plan"], "No changes.\n");
     assert_eq!(checked["deployment"]["drift"]["state"], "inSync");
