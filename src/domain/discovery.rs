@@ -176,6 +176,17 @@ pub fn map(
         .context
         .or_else(|| slug(&name))
         .unwrap_or_else(|| format!("/{}", api.id.to_ascii_lowercase()));
+    if let Some(stage) = state.stage.as_ref().filter(|stage| stage.blocked) {
+        warnings.push(FieldError::new(
+            "stage",
+            format!(
+                "every method of stage `{}` is throttled to zero (blocked); fedgate records \
+                 the deployment as not blocked, so drift checks report the throttle: lift it \
+                 in AWS, or publish and block the API in fedgate to own it",
+                stage.name
+            ),
+        ));
+    }
     if api.request_validators > 0 {
         warnings.push(FieldError::new(
             "requestValidators",
@@ -539,6 +550,25 @@ mod tests {
 
     fn fields(warnings: &[FieldError]) -> Vec<&str> {
         warnings.iter().map(|w| w.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_blocked_stage_is_named() {
+        let document =
+            json!({"paths": {"/pets": {"get": http("https://b.example.com/pets", "GET")}}});
+        let blocked = GatewayState {
+            stage: Some(crate::domain::gateway_state::StageState {
+                name: "prod".into(),
+                blocked: true,
+                deployment_id: Some("d1".into()),
+            }),
+            ..state(document.clone())
+        };
+        let mapped = map(&facts(), &blocked, Overrides::default()).unwrap();
+        assert_eq!(fields(&mapped.warnings), ["stage"]);
+        assert!(mapped.warnings[0].reason.contains("`prod`"));
+        let open = map(&facts(), &state(document), Overrides::default()).unwrap();
+        assert!(open.warnings.is_empty(), "{:?}", open.warnings);
     }
 
     #[test]
