@@ -413,3 +413,43 @@ fn gone_is_fine<T>(result: Result<T, CallFailure>) -> Result<(), ConnectorError>
         Err(e) => e.not_found_as_none::<()>().map(|_| ()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: &str, message: &str) -> CallFailure {
+        CallFailure {
+            error: ConnectorError::Rejected(format!("CreateFunction failed: {code}: {message}")),
+            not_found: false,
+            code: Some(code.to_owned()),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_propagation_error_is_retried() {
+        let retry = PropagationRetry {
+            first_delay: Duration::from_millis(1),
+            ..PropagationRetry::default()
+        };
+        for (code, message) in [
+            (
+                "InvalidParameterValueException",
+                "Unzipped size must be smaller",
+            ),
+            (
+                "AccessDeniedException",
+                "not authorized to perform iam:PassRole",
+            ),
+        ] {
+            let mut calls = 0;
+            let result: Result<(), _> = until_role_assumable(&retry, || {
+                calls += 1;
+                async { Err(failure(code, message)) }
+            })
+            .await;
+            assert_eq!(calls, 1, "{code}");
+            assert!(matches!(result, Err(e) if !e.error.is_transient()));
+        }
+    }
+}
