@@ -231,7 +231,8 @@ impl FakeGateway {
         service: &str,
     ) -> Result<String, ConnectorError> {
         self.step("CreateRole")?;
-        if let Some(role) = self.world().roles.get(name).cloned() {
+        let existing = self.world().roles.get(name).cloned();
+        if let Some(role) = existing {
             self.step("GetRole")?;
             check_owner(
                 "IAM role",
