@@ -73,15 +73,18 @@ impl Provisioning {
     }
 }
 
-async fn localstack_connector() -> (Fixture, Arc<dyn GatewayConnector>) {
+/// An environment on LocalStack, its connector, and SDK clients to read back with.
+async fn on_localstack() -> (
+    Fixture,
+    Arc<dyn GatewayConnector>,
+    aws_sdk_lambda::Client,
+    aws_sdk_iam::Client,
+) {
     let f = fixture_with(&fast_limits(), &localstack_url()).await;
-    let environment = fedgate::service::environments::find(&f.app.state, &f.environment)
-        .await
-        .unwrap();
-    let connector = fedgate::service::environments::connect(&f.app.state, &environment)
-        .await
-        .unwrap();
-    (f, connector)
+    let config = sdk_config().await;
+    let connector = f.connector().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    (f, connector, lambda, aws_sdk_iam::Client::new(&config))
 }
 
 /// AWS calls made so far by operation, as the `fedgate_aws_calls_total` metric counts
@@ -123,8 +126,8 @@ fn policy(document: &str) -> Value {
     serde_json::from_slice(&decoded).unwrap_or_else(|e| panic!("{e}: {document}"))
 }
 
-fn trusts(document: &str, service: &str) -> bool {
-    policy(document)
+fn trusts(role: &aws_sdk_iam::types::Role, service: &str) -> bool {
+    policy(role.assume_role_policy_document().unwrap())
         == json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 }
@@ -153,21 +156,38 @@ async fn inline_policy(iam: &aws_sdk_iam::Client, role: &str, name: &str) -> Val
     policy(found.policy_document())
 }
 
-fn tag<'a>(role: &'a aws_sdk_iam::types::Role, key: &str) -> Option<&'a str> {
-    role.tags()
-        .iter()
-        .find(|t| t.key() == key)
-        .map(|t| t.value())
+/// The role `name`, tagged as `p`'s.
+async fn fedgate_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    p: &Provisioning,
+) -> aws_sdk_iam::types::Role {
+    let found = role(iam, name)
+        .await
+        .unwrap_or_else(|| panic!("no role {name}"));
+    let tag = |key: &str| {
+        found
+            .tags()
+            .iter()
+            .find(|t| t.key() == key)
+            .map(|t| t.value().to_owned())
+    };
+    assert_eq!(tag("fedgate:key-manager"), Some(p.key_manager_id.clone()));
+    assert_eq!(tag("fedgate:environment"), Some(p.environment_id.clone()));
+    found
 }
 
-async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
+async fn function(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput> {
     match lambda.get_function().function_name(name).send().await {
-        Ok(_) => true,
+        Ok(found) => Some(found),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|e| e.is_resource_not_found_exception()) =>
         {
-            false
+            None
         }
         Err(e) => panic!("GetFunction {name}: {e}"),
     }
@@ -175,12 +195,7 @@ async fn function_exists(lambda: &aws_sdk_lambda::Client, name: &str) -> bool {
 
 #[tokio::test]
 async fn provisions_updates_and_removes_on_localstack() {
-    let (f, connector) = localstack_connector().await;
-    let config = sdk_config().await;
-    let (lambda, iam) = (
-        aws_sdk_lambda::Client::new(&config),
-        aws_sdk_iam::Client::new(&config),
-    );
+    let (f, connector, lambda, iam) = on_localstack().await;
     let p = Provisioning::new(&f.environment_id);
     let first = package("https://idp.example.com");
 
@@ -205,12 +220,7 @@ async fn provisions_updates_and_removes_on_localstack() {
     );
 
     // The function, as Lambda holds it.
-    let found = lambda
-        .get_function()
-        .function_name(&p.name)
-        .send()
-        .await
-        .unwrap();
+    let found = function(&lambda, &p.name).await.unwrap();
     let c = found.configuration().unwrap();
     assert_eq!(c.runtime().map(|r| r.as_str()), Some("nodejs22.x"));
     assert_eq!(c.handler(), Some("index.handler"));
@@ -222,15 +232,8 @@ async fn provisions_updates_and_removes_on_localstack() {
     assert_eq!(tags["fedgate:environment"], f.environment_id);
 
     // The execution role: Lambda may assume it, and it may write its own logs only.
-    let execution = role(&iam, &execution_role_name(&p.name)).await.unwrap();
-    assert!(trusts(
-        execution.assume_role_policy_document().unwrap(),
-        "lambda.amazonaws.com"
-    ));
-    assert_eq!(
-        tag(&execution, "fedgate:environment"),
-        Some(f.environment_id.as_str())
-    );
+    let execution = fedgate_role(&iam, &execution_role_name(&p.name), &p).await;
+    assert!(trusts(&execution, "lambda.amazonaws.com"));
     let group = format!(
         "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{}",
         p.name
@@ -242,16 +245,9 @@ async fn provisions_updates_and_removes_on_localstack() {
             "Resource": [group.clone(), format!("{group}:*")]}]})
     );
     // The invoke role: API Gateway may assume it, and it may invoke that function only.
-    let invoke = role(&iam, &invoke_role_name(&p.name)).await.unwrap();
+    let invoke = fedgate_role(&iam, &invoke_role_name(&p.name), &p).await;
     assert_eq!(invoke.arn(), provisioned.invoke_role_arn);
-    assert!(trusts(
-        invoke.assume_role_policy_document().unwrap(),
-        "apigateway.amazonaws.com"
-    ));
-    assert_eq!(
-        tag(&invoke, "fedgate:key-manager"),
-        Some(p.key_manager_id.as_str())
-    );
+    assert!(trusts(&invoke, "apigateway.amazonaws.com"));
     assert_eq!(
         inline_policy(&iam, &invoke_role_name(&p.name), INVOKE_POLICY_NAME).await,
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -287,12 +283,7 @@ async fn provisions_updates_and_removes_on_localstack() {
                 ..provisioned.clone()
             }
         );
-        let found = lambda
-            .get_function()
-            .function_name(&p.name)
-            .send()
-            .await
-            .unwrap();
+        let found = function(&lambda, &p.name).await.unwrap();
         assert_eq!(
             found.configuration().unwrap().code_sha256(),
             Some(code_sha256(&second).as_str())
@@ -308,7 +299,7 @@ async fn provisions_updates_and_removes_on_localstack() {
     );
     assert_eq!(aws_calls(&f.app, "DeleteFunction").await, 1);
     if removed.is_some() {
-        assert!(!function_exists(&lambda, &p.name).await);
+        assert!(function(&lambda, &p.name).await.is_none());
         assert!(role(&iam, &execution_role_name(&p.name)).await.is_none());
         assert!(role(&iam, &invoke_role_name(&p.name)).await.is_none());
         connector.remove_managed_authorizer(&p.name).await.unwrap();
@@ -327,8 +318,9 @@ fn without_runtime<T>(result: Result<T, ConnectorError>, quirk: &str) -> Option<
     }
 }
 
-/// Creates a role as an interrupted ensure would have left it.
-async fn left_behind_role(iam: &aws_sdk_iam::Client, name: &str, service: &str, p: &Provisioning) {
+/// Creates both roles of `p` as an interrupted ensure would have left them: trusted and
+/// tagged, without their policies.
+async fn left_behind_roles(iam: &aws_sdk_iam::Client, p: &Provisioning) {
     let tag = |k: &str, v: &str| {
         aws_sdk_iam::types::Tag::builder()
             .key(k)
@@ -336,38 +328,32 @@ async fn left_behind_role(iam: &aws_sdk_iam::Client, name: &str, service: &str, 
             .build()
             .unwrap()
     };
-    iam.create_role()
-        .role_name(name)
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .tags(tag("fedgate:key-manager", &p.key_manager_id))
-        .tags(tag("fedgate:environment", &p.environment_id))
-        .send()
-        .await
-        .unwrap();
+    for (name, service) in [
+        (execution_role_name(&p.name), "lambda.amazonaws.com"),
+        (invoke_role_name(&p.name), "apigateway.amazonaws.com"),
+    ] {
+        iam.create_role()
+            .role_name(name)
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+                .to_string(),
+            )
+            .tags(tag("fedgate:key-manager", &p.key_manager_id))
+            .tags(tag("fedgate:environment", &p.environment_id))
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]
 async fn a_rerun_after_a_crash_adopts_the_roles_on_localstack() {
-    let (f, connector) = localstack_connector().await;
-    let config = sdk_config().await;
-    let (lambda, iam) = (
-        aws_sdk_lambda::Client::new(&config),
-        aws_sdk_iam::Client::new(&config),
-    );
+    let (f, connector, lambda, iam) = on_localstack().await;
     // Removing what a crash before CreateFunction left: both roles (with the execution
     // role's policy), no function.
     let crashed = Provisioning::new(&f.environment_id);
-    left_behind_role(
-        &iam,
-        &execution_role_name(&crashed.name),
-        "lambda.amazonaws.com",
-        &crashed,
-    )
-    .await;
+    left_behind_roles(&iam, &crashed).await;
     iam.put_role_policy()
         .role_name(execution_role_name(&crashed.name))
         .policy_name(EXECUTION_POLICY_NAME)
@@ -379,13 +365,6 @@ async fn a_rerun_after_a_crash_adopts_the_roles_on_localstack() {
         .send()
         .await
         .unwrap();
-    left_behind_role(
-        &iam,
-        &invoke_role_name(&crashed.name),
-        "apigateway.amazonaws.com",
-        &crashed,
-    )
-    .await;
     connector
         .remove_managed_authorizer(&crashed.name)
         .await
@@ -403,20 +382,7 @@ async fn a_rerun_after_a_crash_adopts_the_roles_on_localstack() {
 
     let p = Provisioning::new(&f.environment_id);
     // fedgate stopped after creating both roles, before their policies and the function.
-    left_behind_role(
-        &iam,
-        &execution_role_name(&p.name),
-        "lambda.amazonaws.com",
-        &p,
-    )
-    .await;
-    left_behind_role(
-        &iam,
-        &invoke_role_name(&p.name),
-        "apigateway.amazonaws.com",
-        &p,
-    )
-    .await;
+    left_behind_roles(&iam, &p).await;
 
     let provisioned = p
         .ensure(connector.as_ref(), &package("https://idp.example.com"))
@@ -459,13 +425,7 @@ async fn a_rerun_after_a_crash_adopts_the_roles_on_localstack() {
         key_manager_id: foreign.key_manager_id.clone(),
         environment_id: "someone-else".into(),
     };
-    left_behind_role(
-        &iam,
-        &execution_role_name(&foreign.name),
-        "lambda.amazonaws.com",
-        &other,
-    )
-    .await;
+    left_behind_roles(&iam, &other).await;
     let refused = foreign
         .ensure(connector.as_ref(), &package("https://idp.example.com"))
         .await
@@ -474,12 +434,13 @@ async fn a_rerun_after_a_crash_adopts_the_roles_on_localstack() {
         matches!(&refused, ConnectorError::Rejected(m) if m.contains("is not tagged fedgate:environment")),
         "{refused}"
     );
-    assert!(!function_exists(&lambda, &foreign.name).await);
-    iam.delete_role()
-        .role_name(execution_role_name(&foreign.name))
-        .send()
-        .await
-        .unwrap();
+    assert!(function(&lambda, &foreign.name).await.is_none());
+    for role in [
+        execution_role_name(&foreign.name),
+        invoke_role_name(&foreign.name),
+    ] {
+        iam.delete_role().role_name(role).send().await.unwrap();
+    }
 }
 
 fn quick_retry(tries: u32, budget: Duration) -> PropagationRetry {
