@@ -18,7 +18,8 @@ use super::check::{self, CheckReport};
 use super::clients::{AwsTimeouts, ClientCache, EnvironmentClients};
 use super::connector::{
     AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
-    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage,
+    GatewayTarget, Gateways, ManagedAuthorizerSpec, Ownership, PagePosition, ProvisionedAuthorizer,
+    RestApiPage,
 };
 use super::error::AwsFailure;
 use super::limiter::{LimitError, Operation, RateLimiter};
@@ -73,6 +74,7 @@ impl AwsConnector {
                     LimitError::Database(_) => ConnectorError::Transient(format!("{name}: {e}")),
                 },
                 not_found: false,
+                code: None,
             })?;
         let result = call.await.map_err(|e| AwsFailure::from_sdk(name, &e));
         let outcome = match &result {
@@ -84,6 +86,7 @@ impl AwsConnector {
             .increment(1);
         result.map_err(|failure| CallFailure {
             not_found: failure.not_found,
+            code: failure.code.clone(),
             error: failure.into(),
         })
     }
@@ -178,6 +181,7 @@ impl AwsConnector {
             .ok_or_else(|| CallFailure {
                 error: ConnectorError::Rejected("CreateDeployment returned no id".into()),
                 not_found: false,
+                code: None,
             })
     }
 
@@ -430,6 +434,17 @@ impl GatewayConnector for AwsConnector {
     ) -> Result<(), ConnectorError> {
         self.tag(rest_api_id, ownership).await
     }
+
+    async fn ensure_managed_authorizer(
+        &self,
+        spec: &ManagedAuthorizerSpec<'_>,
+    ) -> Result<ProvisionedAuthorizer, ConnectorError> {
+        self.ensure_authorizer(spec).await
+    }
+
+    async fn remove_managed_authorizer(&self, name: &str) -> Result<(), ConnectorError> {
+        self.remove_authorizer(name).await
+    }
 }
 
 /// Transient failures are worth retrying; the others are the gateway's refusal.
@@ -447,6 +462,8 @@ impl From<AwsFailure> for ConnectorError {
 pub(super) struct CallFailure {
     pub(super) error: ConnectorError,
     pub(super) not_found: bool,
+    /// AWS's error code, e.g. `EntityAlreadyExists`.
+    pub(super) code: Option<String>,
 }
 
 impl CallFailure {

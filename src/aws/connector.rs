@@ -147,6 +147,34 @@ pub struct AdoptionFacts {
     pub models: usize,
 }
 
+/// What to provision for a managed authorizer: the function fedgate ships, for one key
+/// manager and environment.
+#[derive(Debug, Clone)]
+pub struct ManagedAuthorizerSpec<'a> {
+    /// The function's name and its roles' stem, deterministic:
+    /// `domain::managed_authorizer::stem` (≤ 57 characters, so the roles fit in 64).
+    pub name: &'a str,
+    /// The deployment package, `domain::authorizer::bundle`.
+    pub package: &'a [u8],
+    /// `domain::authorizer::code_sha256(package)`.
+    pub code_sha256: &'a str,
+    /// For the `fedgate:key-manager` tag.
+    pub key_manager_id: &'a str,
+    /// For the `fedgate:environment` tag.
+    pub environment_id: &'a str,
+}
+
+/// A managed authorizer as provisioned: what an authorizer's `authorizerUri` and
+/// `authorizerCredentials` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedAuthorizer {
+    pub function_arn: String,
+    /// The role API Gateway assumes to invoke the function (`authorizerCredentials`).
+    pub invoke_role_arn: String,
+    /// Whether anything was created or updated.
+    pub changed: bool,
+}
+
 /// Everything the engine asks of one environment's gateway.
 #[async_trait]
 pub trait GatewayConnector: Send + Sync {
@@ -212,6 +240,18 @@ pub trait GatewayConnector: Send + Sync {
         rest_api_id: &str,
         ownership: &Ownership,
     ) -> Result<(), ConnectorError>;
+
+    /// Creates, adopts (after a crash) or updates the managed authorizer's function, its
+    /// execution role and its invoke role. With the function's code unchanged it is one
+    /// read and no write.
+    async fn ensure_managed_authorizer(
+        &self,
+        spec: &ManagedAuthorizerSpec<'_>,
+    ) -> Result<ProvisionedAuthorizer, ConnectorError>;
+
+    /// Removes the function and both roles of the managed authorizer `name`; what is
+    /// already gone counts as removed.
+    async fn remove_managed_authorizer(&self, name: &str) -> Result<(), ConnectorError>;
 }
 
 /// Where and as whom to reach one environment's gateway.

@@ -204,6 +204,12 @@ fn hint(
         "GetCallerIdentity" => None,
         "GetFunction" => Some("lambda:GetFunction on the authorizer functions"),
         "GetRole" => Some("iam:GetRole on the invoke roles"),
+        "CreateFunction" | "UpdateFunctionCode" | "DeleteFunction" => Some(
+            "lambda:CreateFunction, lambda:UpdateFunctionCode, lambda:DeleteFunction, lambda:TagResource and iam:PassRole on fedgate's managed authorizers (fedgate-authz-*)",
+        ),
+        "CreateRole" | "PutRolePolicy" | "DeleteRolePolicy" | "DeleteRole" => Some(
+            "iam:CreateRole, iam:TagRole, iam:PutRolePolicy, iam:DeleteRolePolicy and iam:DeleteRole on the roles fedgate-authz-*",
+        ),
         _ => Some("apigateway:* on the REST APIs"),
     };
     if code.starts_with("AccessDenied")

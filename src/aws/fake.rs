@@ -9,15 +9,24 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::apigateway::{TAG_API, TAG_ENVIRONMENT};
+use super::apigateway::{CallFailure, TAG_API, TAG_ENVIRONMENT};
 use super::check::{CheckItem, CheckReport};
 use super::connector::{
     AdoptionFacts, ConnectorError, DeployOutcome, DeployRequest, GatewayApi, GatewayConnector,
-    GatewayTarget, Gateways, Ownership, PagePosition, RestApiPage, RestApiSummary, StageSummary,
+    GatewayTarget, Gateways, ManagedAuthorizerSpec, Ownership, PagePosition, ProvisionedAuthorizer,
+    RestApiPage, RestApiSummary, StageSummary,
+};
+use super::managed_authorizer::{
+    APIGATEWAY_SERVICE, LAMBDA_SERVICE, PropagationRetry, check_owner, until_role_assumable,
 };
 use crate::domain::api::ApiDesign;
 use crate::domain::gateway_state::{GatewayState, StageState};
 use crate::domain::ids::EnvironmentId;
+use crate::domain::managed_authorizer::{
+    EXECUTION_POLICY_NAME, INVOKE_POLICY_NAME, Placement, TAG_KEY_MANAGER, check_stem,
+    execution_role_name, invoke_policy, invoke_role_arn, invoke_role_name, logs_policy,
+    trust_policy,
+};
 use crate::domain::predeploy::PredeployReport;
 use crate::outbound::OutboundError;
 
@@ -45,6 +54,42 @@ struct World {
     /// How long an undeploy takes before it answers.
     undeploy_delay: Duration,
     predeploy: PredeployReport,
+    /// Managed authorizers' functions and roles, by name.
+    functions: BTreeMap<String, FakeFunction>,
+    roles: BTreeMap<String, FakeRole>,
+    /// The next CreateFunction calls that fail as on AWS while IAM propagates a new role.
+    role_not_assumable: u32,
+    /// The next call of this operation fails before reaching the gateway (a crash).
+    crash_before: Option<&'static str>,
+    propagation: PropagationRetry,
+}
+
+/// A managed authorizer's function as the fake holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeFunction {
+    pub arn: String,
+    pub role_arn: String,
+    pub code_sha256: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An IAM role as the fake holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeRole {
+    pub arn: String,
+    pub trust_policy: String,
+    /// Inline policies by name.
+    pub policies: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Where the fake's functions and roles live.
+fn fake_placement() -> Placement {
+    Placement {
+        partition: "aws".into(),
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+    }
 }
 
 /// One gateway shared by every environment (their ownership tags keep them apart).
@@ -132,6 +177,121 @@ impl FakeGateway {
             },
         );
         id
+    }
+
+    /// The managed authorizers' functions, by name.
+    pub fn functions(&self) -> BTreeMap<String, FakeFunction> {
+        self.world().functions.clone()
+    }
+
+    /// The IAM roles, by name.
+    pub fn roles(&self) -> BTreeMap<String, FakeRole> {
+        self.world().roles.clone()
+    }
+
+    /// The next `n` CreateFunction calls fail as on AWS right after CreateRole: "The role
+    /// defined for the function cannot be assumed by Lambda".
+    pub fn role_not_assumable_for(&self, n: u32) {
+        self.world().role_not_assumable = n;
+    }
+
+    /// The next call of `operation` (e.g. `PutRolePolicy`) fails before it is made, as
+    /// when fedgate crashes between two provisioning steps.
+    pub fn crash_before(&self, operation: &'static str) {
+        self.world().crash_before = Some(operation);
+    }
+
+    /// How CreateFunction is retried while a role propagates (AWS's default otherwise).
+    pub fn set_propagation_retry(&self, retry: PropagationRetry) {
+        self.world().propagation = retry;
+    }
+
+    /// Records a managed-authorizer call, or fails it when a crash is due before it.
+    fn step(&self, operation: &'static str) -> Result<(), CallFailure> {
+        let mut world = self.world();
+        if world.crash_before == Some(operation) {
+            world.crash_before = None;
+            return Err(CallFailure {
+                error: ConnectorError::Transient(format!(
+                    "{operation} was not made: fedgate stopped before it"
+                )),
+                not_found: false,
+                code: None,
+            });
+        }
+        world.calls.push(operation);
+        Ok(())
+    }
+
+    /// CreateRole, or GetRole of the role an earlier ensure created.
+    fn fake_role(
+        &self,
+        spec: &ManagedAuthorizerSpec<'_>,
+        name: &str,
+        service: &str,
+    ) -> Result<String, ConnectorError> {
+        self.step("CreateRole")?;
+        let existing = self.world().roles.get(name).cloned();
+        if let Some(role) = existing {
+            self.step("GetRole")?;
+            check_owner(
+                "IAM role",
+                name,
+                spec,
+                role.tags.get(TAG_ENVIRONMENT).map(String::as_str),
+            )?;
+            return Ok(role.arn);
+        }
+        let arn = format!("arn:aws:iam::000000000000:role/{name}");
+        self.world().roles.insert(
+            name.to_owned(),
+            FakeRole {
+                arn: arn.clone(),
+                trust_policy: trust_policy(service),
+                policies: BTreeMap::new(),
+                tags: authorizer_tags(spec),
+            },
+        );
+        Ok(arn)
+    }
+
+    fn fake_put_policy(
+        &self,
+        role: &str,
+        name: &str,
+        document: String,
+    ) -> Result<(), ConnectorError> {
+        self.step("PutRolePolicy")?;
+        self.world()
+            .roles
+            .get_mut(role)
+            .expect("created above")
+            .policies
+            .insert(name.to_owned(), document);
+        Ok(())
+    }
+
+    fn fake_create_function(
+        &self,
+        spec: &ManagedAuthorizerSpec<'_>,
+        function: FakeFunction,
+    ) -> Result<(), CallFailure> {
+        self.step("CreateFunction")?;
+        let mut world = self.world();
+        if world.role_not_assumable > 0 {
+            world.role_not_assumable -= 1;
+            return Err(CallFailure {
+                error: ConnectorError::Rejected(
+                    "CreateFunction failed: InvalidParameterValueException: The role defined for \
+                     the function cannot be assumed by Lambda. — AWS refused the call; see the message"
+                        .into(),
+                ),
+                not_found: false,
+                code: Some("InvalidParameterValueException".into()),
+            });
+        }
+        world.functions.insert(spec.name.to_owned(), function);
+        Ok(())
     }
 
     fn take_failure(&self) -> Option<ConnectorError> {
@@ -373,6 +533,97 @@ impl GatewayConnector for FakeGateway {
             ))),
         }
     }
+
+    /// The AWS connector's sequence (`aws::managed_authorizer`), on the fake's world, with
+    /// the same retry while a new role propagates.
+    async fn ensure_managed_authorizer(
+        &self,
+        spec: &ManagedAuthorizerSpec<'_>,
+    ) -> Result<ProvisionedAuthorizer, ConnectorError> {
+        check_stem(spec.name).map_err(ConnectorError::Rejected)?;
+        self.step("GetFunction")?;
+        let existing = self.world().functions.get(spec.name).cloned();
+        if let Some(function) = existing {
+            check_owner(
+                "Lambda function",
+                spec.name,
+                spec,
+                function.tags.get(TAG_ENVIRONMENT).map(String::as_str),
+            )?;
+            let changed = function.code_sha256 != spec.code_sha256;
+            if changed {
+                self.step("UpdateFunctionCode")?;
+                self.world()
+                    .functions
+                    .get_mut(spec.name)
+                    .expect("found above")
+                    .code_sha256 = spec.code_sha256.to_owned();
+            }
+            return Ok(ProvisionedAuthorizer {
+                invoke_role_arn: invoke_role_arn(&function.role_arn).unwrap_or_default(),
+                function_arn: function.arn,
+                changed,
+            });
+        }
+        let placement = fake_placement();
+        let execution_role = execution_role_name(spec.name);
+        let execution_arn = self.fake_role(spec, &execution_role, LAMBDA_SERVICE)?;
+        self.fake_put_policy(
+            &execution_role,
+            EXECUTION_POLICY_NAME,
+            logs_policy(&placement, spec.name),
+        )?;
+        let invoke_role = invoke_role_name(spec.name);
+        let invoke_role_arn = self.fake_role(spec, &invoke_role, APIGATEWAY_SERVICE)?;
+        let function_arn = placement.function_arn(spec.name);
+        self.fake_put_policy(
+            &invoke_role,
+            INVOKE_POLICY_NAME,
+            invoke_policy(&function_arn),
+        )?;
+        let function = FakeFunction {
+            arn: function_arn.clone(),
+            role_arn: execution_arn,
+            code_sha256: spec.code_sha256.to_owned(),
+            tags: authorizer_tags(spec),
+        };
+        let retry = self.world().propagation;
+        until_role_assumable(&retry, || {
+            let function = function.clone();
+            async move { self.fake_create_function(spec, function) }
+        })
+        .await?;
+        Ok(ProvisionedAuthorizer {
+            function_arn,
+            invoke_role_arn,
+            changed: true,
+        })
+    }
+
+    async fn remove_managed_authorizer(&self, name: &str) -> Result<(), ConnectorError> {
+        check_stem(name).map_err(ConnectorError::Rejected)?;
+        self.step("DeleteFunction")?;
+        self.world().functions.remove(name);
+        for (role, policy) in [
+            (execution_role_name(name), EXECUTION_POLICY_NAME),
+            (invoke_role_name(name), INVOKE_POLICY_NAME),
+        ] {
+            self.step("DeleteRolePolicy")?;
+            if let Some(role) = self.world().roles.get_mut(&role) {
+                role.policies.remove(policy);
+            }
+            self.step("DeleteRole")?;
+            self.world().roles.remove(&role);
+        }
+        Ok(())
+    }
+}
+
+fn authorizer_tags(spec: &ManagedAuthorizerSpec<'_>) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_KEY_MANAGER.to_owned(), spec.key_manager_id.to_owned()),
+        (TAG_ENVIRONMENT.to_owned(), spec.environment_id.to_owned()),
+    ])
 }
 
 impl FakeApi {

@@ -10,5 +10,6 @@ mod discover;
 pub mod error;
 pub mod fake;
 pub mod limiter;
+pub mod managed_authorizer;
 pub mod predeploy;
 mod read;

@@ -12,6 +12,7 @@ pub mod gateway_state;
 pub mod ids;
 pub mod key_manager;
 pub mod lifecycle;
+pub mod managed_authorizer;
 pub mod merge_patch;
 pub mod openapi;
 pub mod plan;

@@ -71,6 +71,16 @@ pub fn petstore(name: &str) -> Value {
 }
 
 impl Fixture {
+    /// The environment's connector, as the services get it.
+    pub async fn connector(&self) -> std::sync::Arc<dyn fedgate::aws::connector::GatewayConnector> {
+        let environment = fedgate::service::environments::find(&self.app.state, &self.environment)
+            .await
+            .unwrap();
+        fedgate::service::environments::connect(&self.app.state, &environment)
+            .await
+            .unwrap()
+    }
+
     pub async fn create_api(&self, body: &Value) -> String {
         let response = self
             .app
@@ -703,12 +713,7 @@ async fn describe_reads_back_the_rest_api_and_its_stage() {
     let f = fixture().await;
     let api = f.create_api(&petstore("Described")).await;
     let deployment = f.deploy(&api, None).await;
-    let environment = fedgate::service::environments::find(&f.app.state, &f.environment)
-        .await
-        .unwrap();
-    let connector = fedgate::service::environments::connect(&f.app.state, &environment)
-        .await
-        .unwrap();
+    let connector = f.connector().await;
     let rest_api_id = deployment["restApiId"].as_str().unwrap();
     let described = connector
         .describe(rest_api_id, "prod")

@@ -26,6 +26,7 @@ mod environments;
 mod errors;
 mod health;
 mod key_managers;
+mod managed_authorizer;
 mod operator;
 mod publisher_apis;
 mod publisher_import;
