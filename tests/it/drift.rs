@@ -127,6 +127,17 @@ async fn drift_is_in_sync_drifted_or_missing_and_reconcile_recreates_what_was_de
     let shown = f.deployments(&api).await;
     assert_eq!(shown[0]["drift"]["state"], "drifted");
     assert_eq!(shown[0]["drift"]["changes"], 3);
+    let one = f
+        .app
+        .get_ok(
+            &format!(
+                "/publisher/v1/apis/{api}/deployments/{}",
+                deployed["id"].as_str().unwrap()
+            ),
+            &f.publisher,
+        )
+        .await;
+    assert_eq!(one["driftChanges"], drifted["changes"], "kept as found");
     let admin = f.app.admin_token().await;
     let listed = f
         .app

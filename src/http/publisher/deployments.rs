@@ -112,6 +112,10 @@ pub struct Deployment {
     warnings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<DeploymentEvent>>,
+    /// The changes the last drift check found (a single deployment only; empty when in
+    /// sync or not checked), read without asking AWS again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift_changes: Option<Vec<PlanChange>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,6 +200,7 @@ impl Deployment {
             notice: row.notice,
             warnings: Vec::new(),
             history: None,
+            drift_changes: None,
         }
     }
 }
@@ -381,8 +386,10 @@ async fn get_deployment(
 ) -> Result<Json<Deployment>, ApiError> {
     let row = service::find(&state, id, deployment_id).await?;
     let history = service::history(&state, row.id).await?;
+    let drift_changes = drift::last_changes(&state, row.id).await?;
     let mut view = Deployment::new(row, state.config.deploy_max_attempts);
     view.history = Some(history.into_iter().map(DeploymentEvent::from).collect());
+    view.drift_changes = Some(drift_changes);
     Ok(Json(view))
 }
 
