@@ -85,6 +85,11 @@ impl PlanChange {
         self
     }
 
+    fn field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+
     fn values(mut self, before: Option<Value>, after: Option<Value>) -> Self {
         self.before = before;
         self.after = after;
@@ -137,68 +142,90 @@ impl PlanSummary {
     }
 }
 
+/// A plan as every front end shows it: the changes, how many, and the text for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Plan {
+    /// One entry per method, authorizer or stage property (`op` add/change/remove).
+    pub changes: Vec<PlanChange>,
+    pub summary: PlanSummary,
+    /// The changes for people, in the style of a Terraform plan.
+    #[schema(
+        example = "+ POST /pets\n~ GET /pets/{id}: authorizer none → fedgate-authA\nPlan: 1 to add, 1 to change, 0 to remove.\n"
+    )]
+    pub plan: String,
+}
+
+impl Plan {
+    pub fn new(changes: Vec<PlanChange>) -> Self {
+        Self {
+            summary: PlanSummary::of(&changes),
+            plan: render(&changes),
+            changes,
+        }
+    }
+}
+
 /// What turns `before` into `after`: methods by path and method, then authorizers by
 /// name, then the stage; each changed property of a kept one is a change of its own.
 pub fn diff(before: &GatewayState, after: &GatewayState) -> Vec<PlanChange> {
+    let mut changes = keyed_changes(
+        &methods_by_key(before),
+        &methods_by_key(after),
+        |(path, method), op| PlanChange::new(op, ChangeKind::Method).method(path, method),
+        |was, is| method_fields(was, is),
+    );
+    changes.extend(keyed_changes(
+        &before.authorizers,
+        &after.authorizers,
+        |name, op| PlanChange::new(op, ChangeKind::Authorizer).named(name),
+        authorizer_fields,
+    ));
+    changes.extend(stage_changes(before.stage.as_ref(), after.stage.as_ref()));
+    changes
+}
+
+/// Every method of a state, keyed by (path, method).
+fn methods_by_key(state: &GatewayState) -> BTreeMap<(&str, &str), &MethodState> {
+    state
+        .methods
+        .iter()
+        .flat_map(|(path, methods)| {
+            methods
+                .iter()
+                .map(move |(method, m)| ((path.as_str(), method.as_str()), m))
+        })
+        .collect()
+}
+
+/// The changes between two keyed collections, in key order: a key only `after` has is
+/// added, one only `before` has is removed, and each differing field of a key both have
+/// is a change of its own.
+fn keyed_changes<K: Ord, T: Serialize>(
+    before: &BTreeMap<K, T>,
+    after: &BTreeMap<K, T>,
+    at: impl Fn(&K, ChangeOp) -> PlanChange,
+    fields: impl Fn(&T, &T) -> Vec<(&'static str, Value, Value)>,
+) -> Vec<PlanChange> {
+    let keys: BTreeSet<&K> = before.keys().chain(after.keys()).collect();
     let mut changes = Vec::new();
-    let flat = |state: &GatewayState| -> BTreeMap<(String, String), MethodState> {
-        state
-            .methods
-            .iter()
-            .flat_map(|(path, methods)| {
-                methods
-                    .iter()
-                    .map(move |(method, m)| ((path.clone(), method.clone()), m.clone()))
-            })
-            .collect()
-    };
-    let (old, new) = (flat(before), flat(after));
-    let keys: BTreeSet<&(String, String)> = old.keys().chain(new.keys()).collect();
     for key in keys {
-        let (path, method) = key;
-        let at = |op| PlanChange::new(op, ChangeKind::Method).method(path, method);
-        match (old.get(key), new.get(key)) {
+        match (before.get(key), after.get(key)) {
             (None, Some(added)) => {
-                changes.push(at(ChangeOp::Add).values(None, Some(to_json(added))))
+                changes.push(at(key, ChangeOp::Add).values(None, Some(to_json(added))))
             }
             (Some(removed), None) => {
-                changes.push(at(ChangeOp::Remove).values(Some(to_json(removed)), None))
+                changes.push(at(key, ChangeOp::Remove).values(Some(to_json(removed)), None))
             }
             (Some(was), Some(is)) => {
-                for (field, before, after) in method_fields(was, is) {
-                    let mut change = at(ChangeOp::Change).values(Some(before), Some(after));
-                    change.field = Some(field.to_owned());
-                    changes.push(change);
-                }
+                changes.extend(fields(was, is).into_iter().map(|(field, before, after)| {
+                    at(key, ChangeOp::Change)
+                        .field(field)
+                        .values(Some(before), Some(after))
+                }))
             }
             (None, None) => unreachable!("the key came from one of the maps"),
         }
     }
-    let names: BTreeSet<&String> = before
-        .authorizers
-        .keys()
-        .chain(after.authorizers.keys())
-        .collect();
-    for name in names {
-        let at = |op| PlanChange::new(op, ChangeKind::Authorizer).named(name);
-        match (before.authorizers.get(name), after.authorizers.get(name)) {
-            (None, Some(added)) => {
-                changes.push(at(ChangeOp::Add).values(None, Some(to_json(added))))
-            }
-            (Some(removed), None) => {
-                changes.push(at(ChangeOp::Remove).values(Some(to_json(removed)), None))
-            }
-            (Some(was), Some(is)) => {
-                for (field, before, after) in authorizer_fields(was, is) {
-                    let mut change = at(ChangeOp::Change).values(Some(before), Some(after));
-                    change.field = Some(field.to_owned());
-                    changes.push(change);
-                }
-            }
-            (None, None) => unreachable!("the name came from one of the maps"),
-        }
-    }
-    changes.extend(stage_changes(before.stage.as_ref(), after.stage.as_ref()));
     changes
 }
 
@@ -273,10 +300,9 @@ fn stage_changes(was: Option<&StageState>, is: Option<&StageState>) -> Vec<PlanC
                 .into_iter()
                 .filter(|(_, x, y)| x != y)
                 .map(|(field, before, after)| {
-                    let mut change =
-                        at(ChangeOp::Change, &was.name).values(Some(before), Some(after));
-                    change.field = Some(field.to_owned());
-                    change
+                    at(ChangeOp::Change, &was.name)
+                        .field(field)
+                        .values(Some(before), Some(after))
                 })
                 .collect()
         }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::deployment::{DeploymentStatus, DriftState};
 use crate::domain::ids::{ApiId, DeploymentId, RevisionId};
-use crate::domain::plan::{PlanChange, PlanSummary, render};
+use crate::domain::plan::{Plan, PlanChange};
 use crate::domain::predeploy::{Finding, PredeployReport};
 use crate::http::AppState;
 use crate::http::auth::{Authenticated, PublisherScope};
@@ -221,15 +221,9 @@ pub struct Preview {
     /// What the changes are measured from: `nothing` deployed yet, the state fedgate
     /// `lastDeployed` there, or `unknown` (deployed by an older fedgate: all shown as added).
     baseline: Baseline,
-    /// What the deploy would change in AWS, one entry per method, authorizer or stage
-    /// property (`op` add/change/remove).
-    changes: Vec<PlanChange>,
-    summary: PlanSummary,
-    /// The changes for people, in the style of a Terraform plan.
-    #[schema(
-        example = "+ POST /pets\n~ GET /pets/{id}: authorizer none → fedgate-authA\nPlan: 1 to add, 1 to change, 0 to remove.\n"
-    )]
-    plan: String,
+    /// What the deploy would change in AWS, from the baseline.
+    #[serde(flatten)]
+    plan: Plan,
 }
 
 /// The wait a request asked for, bounded so the answer comes before the server's own
@@ -366,9 +360,7 @@ async fn preview_deployment(
         document: plan.document,
         checks: plan.checks,
         baseline: plan.baseline,
-        summary: PlanSummary::of(&plan.changes),
-        plan: render(&plan.changes),
-        changes: plan.changes,
+        plan: Plan::new(plan.changes),
     }))
 }
 
@@ -425,12 +417,10 @@ async fn delete_deployment(
 pub struct Drift {
     /// `inSync`, `drifted` (AWS holds something else), or `missing` (the REST API is gone).
     state: DriftState,
-    /// From what fedgate deployed to what AWS holds: `add` is in AWS only, `remove` is
-    /// what AWS no longer has, `change` differs (the plan's format).
-    changes: Vec<PlanChange>,
-    summary: PlanSummary,
-    /// The changes for people, in the style of a Terraform plan.
-    plan: String,
+    /// From what fedgate deployed to what AWS holds, in the plan's format: `add` is in
+    /// AWS only, `remove` is what AWS no longer has, `change` differs.
+    #[serde(flatten)]
+    changes: Plan,
     /// The deployment with this check recorded on it.
     deployment: Deployment,
 }
@@ -456,9 +446,7 @@ async fn check_drift(
     let report = drift::check(&state, id, deployment_id).await?;
     Ok(Json(Drift {
         state: report.drift,
-        summary: PlanSummary::of(&report.changes),
-        plan: render(&report.changes),
-        changes: report.changes,
+        changes: Plan::new(report.changes),
         deployment: Deployment::new(report.deployment, state.config.deploy_max_attempts),
     }))
 }
