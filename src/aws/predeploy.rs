@@ -4,7 +4,7 @@
 use super::clients::EnvironmentClients;
 use super::error::AwsFailure;
 use crate::domain::api::ApiDesign;
-use crate::domain::api::policy::AwsOAuth2;
+use crate::domain::api::policy::LambdaAuthorizer;
 use crate::domain::predeploy::{
     Finding, PredeployReport, policies_with_fields, trusts_api_gateway,
 };
@@ -21,7 +21,7 @@ pub async fn run(design: &ApiDesign, clients: &EnvironmentClients) -> PredeployR
 
 async fn check_function(
     clients: &EnvironmentClients,
-    policy: &AwsOAuth2,
+    policy: &LambdaAuthorizer,
     at: &str,
     report: &mut PredeployReport,
 ) {
@@ -66,7 +66,7 @@ async fn check_function(
 
 async fn check_role(
     clients: &EnvironmentClients,
-    policy: &AwsOAuth2,
+    policy: &LambdaAuthorizer,
     at: &str,
     report: &mut PredeployReport,
 ) {

@@ -73,6 +73,7 @@ impl Policy {
             parameters: PolicyParametersDraft {
                 lambda_arn: Some(self.lambda_arn.clone()),
                 invoke_role_arn: Some(self.invoke_role_arn.clone()),
+                ..Default::default()
             },
         }
     }
@@ -523,7 +524,6 @@ fn version_in(name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::domain::api::ApiDesign;
-    use crate::domain::api::policy::Policy as DesignPolicy;
     use crate::domain::translate::{Target, translate};
     use proptest::prelude::*;
     use serde_json::json;
@@ -615,7 +615,7 @@ mod tests {
         );
         assert!(design.policies.is_empty(), "not every resource is secured");
         let secured = &design.resources[2];
-        let DesignPolicy::AwsOAuth2(policy) = &secured.policies[0];
+        let policy = secured.policies[0].lambda().unwrap();
         assert_eq!(
             policy.lambda_arn.as_str(),
             "arn:aws:lambda:us-east-1:123456789012:function:authA"
@@ -759,7 +759,7 @@ mod tests {
         /// the same resources, backend, effective policies and CORS origins.
         #[test]
         fn a_deployed_design_maps_back_to_itself(design in arbitrary_design()) {
-            let target = Target { region: "us-east-1", authorizer_ttl_secs: 300 };
+            let target = Target { region: "us-east-1", authorizer_ttl_secs: 300, managed: &BTreeMap::new() };
             let deployed = GatewayState::from_document(&translate(&design, &target), None);
             let facts = RestApiFacts { id: "x", name: "Pets", ..Default::default() };
             let discovered = map(&facts, &deployed, Overrides::default()).unwrap();
@@ -773,7 +773,7 @@ mod tests {
             let effective = |d: &ApiDesign| -> BTreeMap<String, Option<String>> {
                 d.resources.iter().map(|r| (
                     format!("{} {}", r.method, r.path.as_str()),
-                    d.effective_policy(r).policy.map(|DesignPolicy::AwsOAuth2(p)| p.lambda_arn.as_str().to_owned()),
+                    d.effective_policy(r).policy.and_then(|p| p.lambda().map(|l| l.lambda_arn.as_str().to_owned())),
                 )).collect()
             };
             prop_assert_eq!(effective(&back), effective(&design));

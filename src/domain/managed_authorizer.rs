@@ -84,6 +84,15 @@ pub fn invoke_role_name(stem: &str) -> String {
     format!("{stem}{INVOKE_ROLE_SUFFIX}")
 }
 
+/// A provisioned managed authorizer as an authorizer names it: the function, and the
+/// role API Gateway assumes to invoke it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedArns {
+    pub function_arn: String,
+    pub invoke_role_arn: String,
+}
+
 /// Where the resources live: AWS partition, account and region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {

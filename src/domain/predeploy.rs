@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::api::ApiDesign;
-use super::api::policy::{AwsOAuth2, Policy};
+use super::api::policy::{LambdaAuthorizer, Policy};
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct Finding {
@@ -33,11 +33,16 @@ pub struct EnvironmentFacts<'a> {
     pub has_endpoint_url: bool,
 }
 
-/// Each distinct policy with the first field that names it.
-pub fn policies_with_fields(design: &ApiDesign) -> BTreeMap<(String, String), (AwsOAuth2, String)> {
+/// Each distinct bring-your-own Lambda policy with the first field that names it
+/// (fedgate provisions the managed ones itself).
+pub fn policies_with_fields(
+    design: &ApiDesign,
+) -> BTreeMap<(String, String), (LambdaAuthorizer, String)> {
     let mut found = BTreeMap::new();
     let mut add = |policy: &Policy, field: String| {
-        let Policy::AwsOAuth2(p) = policy;
+        let Some(p) = policy.lambda() else {
+            return;
+        };
         found
             .entry((
                 p.lambda_arn.as_str().to_owned(),

@@ -12,6 +12,7 @@ use crate::domain::api::cors::Cors;
 use crate::domain::api::path::{PathTemplate, Segment};
 use crate::domain::api::policy::{AwsOAuth2, Policy};
 use crate::domain::api::{ApiDesign, HttpMethod, Resource};
+use crate::domain::managed_authorizer::ManagedArns;
 use crate::domain::openapi::operation_key;
 
 /// What the translation needs to know about the target.
@@ -21,7 +22,19 @@ pub struct Target<'a> {
     /// Seconds API Gateway caches an authorizer's answer (WSO2 used 0: a Lambda call per
     /// request).
     pub authorizer_ttl_secs: u32,
+    /// The managed authorizers provisioned for this environment, by key manager name. A
+    /// key manager missing here (a preview before the first deploy) is written as a
+    /// placeholder naming it, which a deploy never pushes.
+    pub managed: &'a BTreeMap<String, ManagedArns>,
 }
+
+/// The headers a managed authorizer's answer sets on the backend request (replacing any
+/// the caller sent), from the context it returns: `http_proxy` forwards none by itself.
+pub const IDENTITY_HEADERS: [(&str, &str); 3] = [
+    ("X-Fedgate-Sub", "sub"),
+    ("X-Fedgate-Client-Id", "clientId"),
+    ("X-Fedgate-Scope", "scope"),
+];
 
 /// The timeout API Gateway allows an integration by default.
 const INTEGRATION_TIMEOUT_MS: u32 = 29_000;
@@ -116,6 +129,16 @@ fn operation(design: &ApiDesign, resource: &Resource, schemes: &SecuritySchemes)
     }
     if let Some(Policy::AwsOAuth2(policy)) = design.effective_policy(resource).policy {
         op["security"] = json!([{ schemes.name_of(&policy): [] }]);
+        if policy.managed().is_some() {
+            let integration = &mut op["x-amazon-apigateway-integration"];
+            if integration.get("requestParameters").is_none() {
+                integration["requestParameters"] = json!({});
+            }
+            for (header, key) in IDENTITY_HEADERS {
+                integration["requestParameters"][format!("integration.request.header.{header}")] =
+                    json!(format!("context.authorizer.{key}"));
+            }
+        }
     }
     op
 }
@@ -164,30 +187,36 @@ fn join_uri(endpoint: &str, segments: Vec<Segment<'_>>, trailing_slash: bool) ->
     uri
 }
 
-/// One security scheme per distinct effective policy, named stably from its Lambda.
+/// One security scheme per distinct effective policy: per Lambda and role for the
+/// publisher's own authorizers, per key manager for managed ones (the function holds
+/// every scope; one authorizer lets API Gateway cache one answer per token).
 struct SecuritySchemes {
-    by_policy: BTreeMap<String, (AwsOAuth2, String)>,
+    by_policy: BTreeMap<String, (Invocation, String)>,
     region: String,
     ttl: u32,
+}
+
+/// What an authorizer invokes: the function, and the role API Gateway assumes for it.
+struct Invocation {
+    function_arn: String,
+    role_arn: String,
 }
 
 impl SecuritySchemes {
     fn collect(design: &ApiDesign, target: &Target<'_>) -> Self {
         let mut by_policy = BTreeMap::new();
         let mut taken: BTreeSet<String> = BTreeSet::new();
-        let mut policies: Vec<AwsOAuth2> = design
+        let policies: BTreeMap<String, AwsOAuth2> = design
             .resources
             .iter()
             .filter_map(|r| {
                 design
                     .effective_policy(r)
                     .policy
-                    .map(|Policy::AwsOAuth2(p)| p)
+                    .map(|Policy::AwsOAuth2(p)| (scheme_key(&p), p))
             })
             .collect();
-        policies.sort_by_key(policy_key);
-        policies.dedup();
-        for policy in policies {
+        for (key, policy) in policies {
             let base = scheme_base_name(&policy);
             let mut name = base.clone();
             let mut n = 2;
@@ -195,7 +224,7 @@ impl SecuritySchemes {
                 name = format!("{base}-{n}");
                 n += 1;
             }
-            by_policy.insert(policy_key(&policy), (policy, name));
+            by_policy.insert(key, (invocation(&policy, target), name));
         }
         Self {
             by_policy,
@@ -205,18 +234,18 @@ impl SecuritySchemes {
     }
 
     fn name_of(&self, policy: &AwsOAuth2) -> &str {
-        &self.by_policy[&policy_key(policy)].1
+        &self.by_policy[&scheme_key(policy)].1
     }
 
     fn definitions(&self) -> Map<String, Value> {
         self.by_policy
             .values()
-            .map(|(policy, name)| (name.clone(), self.scheme(policy)))
+            .map(|(invocation, name)| (name.clone(), self.scheme(invocation)))
             .collect()
     }
 
-    fn scheme(&self, policy: &AwsOAuth2) -> Value {
-        let lambda = policy.lambda_arn.as_str();
+    fn scheme(&self, invocation: &Invocation) -> Value {
+        let lambda = invocation.function_arn.as_str();
         let partition = lambda.split(':').nth(1).unwrap_or("aws");
         json!({
             "type": "apiKey",
@@ -229,7 +258,7 @@ impl SecuritySchemes {
                     "arn:{partition}:apigateway:{}:lambda:path/2015-03-31/functions/{lambda}/invocations",
                     self.region
                 ),
-                "authorizerCredentials": policy.invoke_role_arn.as_str(),
+                "authorizerCredentials": invocation.role_arn,
                 "identitySource": "method.request.header.Authorization",
                 "authorizerResultTtlInSeconds": self.ttl,
             }
@@ -237,23 +266,51 @@ impl SecuritySchemes {
     }
 }
 
-fn policy_key(policy: &AwsOAuth2) -> String {
-    format!(
-        "{} {}",
-        policy.lambda_arn.as_str(),
-        policy.invoke_role_arn.as_str()
-    )
+fn scheme_key(policy: &AwsOAuth2) -> String {
+    match policy {
+        AwsOAuth2::Lambda(p) => format!(
+            "lambda {} {}",
+            p.lambda_arn.as_str(),
+            p.invoke_role_arn.as_str()
+        ),
+        AwsOAuth2::Managed(m) => format!("keyManager {}", m.key_manager),
+    }
 }
 
-/// `fedgate-<function name>`: readable in the AWS console, valid as an authorizer name.
+fn invocation(policy: &AwsOAuth2, target: &Target<'_>) -> Invocation {
+    match policy {
+        AwsOAuth2::Lambda(p) => Invocation {
+            function_arn: p.lambda_arn.as_str().to_owned(),
+            role_arn: p.invoke_role_arn.as_str().to_owned(),
+        },
+        AwsOAuth2::Managed(m) => match target.managed.get(&m.key_manager) {
+            Some(arns) => Invocation {
+                function_arn: arns.function_arn.clone(),
+                role_arn: arns.invoke_role_arn.clone(),
+            },
+            None => Invocation {
+                function_arn: format!("(fedgate's authorizer for key manager {})", m.key_manager),
+                role_arn: format!("(its invoke role, made when first deployed)"),
+            },
+        },
+    }
+}
+
+/// `fedgate-<function name>` for the publisher's own authorizer, `fedgate-km-<key
+/// manager>` for a managed one: readable in the AWS console, valid as authorizer names.
 fn scheme_base_name(policy: &AwsOAuth2) -> String {
-    let function = policy
-        .lambda_arn
-        .as_str()
-        .split(':')
-        .nth(6)
-        .unwrap_or("authorizer");
-    format!("fedgate-{function}")
+    match policy {
+        AwsOAuth2::Lambda(p) => {
+            let function = p
+                .lambda_arn
+                .as_str()
+                .split(':')
+                .nth(6)
+                .unwrap_or("authorizer");
+            format!("fedgate-{function}")
+        }
+        AwsOAuth2::Managed(m) => format!("fedgate-km-{}", m.key_manager),
+    }
 }
 
 /// The methods a preflight announces on `path`: the configured ones, else those the
@@ -367,6 +424,7 @@ mod tests {
     const TARGET: Target<'static> = Target {
         region: "us-east-1",
         authorizer_ttl_secs: 300,
+        managed: &BTreeMap::new(),
     };
 
     fn design(value: Value) -> ApiDesign {
@@ -434,6 +492,85 @@ mod tests {
         assert_eq!(
             authorizer["identitySource"],
             "method.request.header.Authorization"
+        );
+    }
+
+    #[test]
+    fn a_managed_policy_uses_the_key_managers_authorizer_and_maps_identity_headers() {
+        let managed = |scopes: &[&str]| json!({"type": "awsOAuth2", "parameters": {"keyManager": "okta", "scopes": scopes}});
+        let design = design(json!({
+            "name": "Petstore", "version": "1.0.0", "context": "/petstore",
+            "endpointUrl": "https://backend.example.com/v1",
+            "policies": [managed(&["pets:read"])],
+            "resources": [
+                {"method": "GET", "path": "/pets/{id}"},
+                {"method": "POST", "path": "/pets", "policies": [managed(&["pets:write"])]},
+                {"method": "GET", "path": "/health", "policies": [policy("own")]}
+            ]
+        }));
+        let arns = ManagedArns {
+            function_arn:
+                "arn:aws:lambda:us-east-1:123456789012:function:fedgate-authz-okta-0b6f7d1e".into(),
+            invoke_role_arn: "arn:aws:iam::123456789012:role/fedgate-authz-okta-0b6f7d1e-invoke"
+                .into(),
+        };
+        let managed = BTreeMap::from([("okta".to_owned(), arns.clone())]);
+        let doc = translate(
+            &design,
+            &Target {
+                managed: &managed,
+                ..TARGET
+            },
+        );
+        let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+        // One authorizer per key manager whatever the scopes: the function checks them.
+        assert_eq!(
+            schemes.keys().collect::<Vec<_>>(),
+            ["fedgate-km-okta", "fedgate-own"]
+        );
+        let authorizer = &schemes["fedgate-km-okta"]["x-amazon-apigateway-authorizer"];
+        assert_eq!(
+            authorizer["authorizerUri"],
+            format!(
+                "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+                arns.function_arn
+            )
+        );
+        assert_eq!(authorizer["authorizerCredentials"], arns.invoke_role_arn);
+        for (path, method) in [("/pets/{id}", "get"), ("/pets", "post")] {
+            let op = &doc["paths"][path][method];
+            assert_eq!(op["security"], json!([{"fedgate-km-okta": []}]));
+            let params = &op["x-amazon-apigateway-integration"]["requestParameters"];
+            assert_eq!(
+                params["integration.request.header.X-Fedgate-Sub"],
+                "context.authorizer.sub"
+            );
+            assert_eq!(
+                params["integration.request.header.X-Fedgate-Client-Id"],
+                "context.authorizer.clientId"
+            );
+            assert_eq!(
+                params["integration.request.header.X-Fedgate-Scope"],
+                "context.authorizer.scope"
+            );
+        }
+        assert_eq!(
+            doc["paths"]["/pets/{id}"]["get"]["x-amazon-apigateway-integration"]["requestParameters"]
+                ["integration.request.path.id"],
+            "method.request.path.id"
+        );
+        // The publisher's own authorizer gets no identity headers: its context is unknown.
+        assert!(
+            doc["paths"]["/health"]["get"]["x-amazon-apigateway-integration"]
+                .get("requestParameters")
+                .is_none()
+        );
+        // Before the first deploy nothing is provisioned: the plan names what will be.
+        let preview = translate(&design, &TARGET);
+        let uri = preview["components"]["securitySchemes"]["fedgate-km-okta"]["x-amazon-apigateway-authorizer"]["authorizerUri"].as_str().unwrap().to_owned();
+        assert!(
+            uri.contains("fedgate's authorizer for key manager okta"),
+            "{uri}"
         );
     }
 
@@ -570,7 +707,8 @@ mod tests {
                 let op = &doc["paths"][resource.path.as_str()][operation_key(resource.method)];
                 match design.effective_policy(resource).policy {
                     None => prop_assert!(op.get("security").is_none()),
-                    Some(Policy::AwsOAuth2(policy)) => {
+                    Some(policy) => {
+                        let policy = policy.lambda().expect("arbitrary designs bring their own Lambdas");
                         let scheme = op["security"][0].as_object().unwrap().keys().next().unwrap().clone();
                         let authorizer = &doc["components"]["securitySchemes"][&scheme]["x-amazon-apigateway-authorizer"];
                         prop_assert!(authorizer["authorizerUri"].as_str().unwrap().contains(policy.lambda_arn.as_str()));

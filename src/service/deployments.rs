@@ -318,6 +318,7 @@ pub async fn preview(
         &Target {
             region: &environment.region,
             authorizer_ttl_secs: state.config.authorizer_ttl_secs,
+            managed: &Default::default(),
         },
     );
     let current = store::find(&state.db, api.id, environment.id).await?;

@@ -109,6 +109,7 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
                 &Target {
                     region: &environment.region,
                     authorizer_ttl_secs: state.config.authorizer_ttl_secs,
+                    managed: &Default::default(),
                 },
             );
             let name = format!("{} {}", design.name.as_str(), design.version.as_str());

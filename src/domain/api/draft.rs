@@ -103,6 +103,12 @@ pub struct PolicyParametersDraft {
     /// The IAM role API Gateway assumes to invoke the authorizer.
     #[schema(value_type = String)]
     pub invoke_role_arn: Option<String>,
+    /// Instead of the two ARNs: a registered key manager (name or id), whose tokens an
+    /// authorizer fedgate provisions and maintains checks.
+    #[schema(value_type = String)]
+    pub key_manager: Option<String>,
+    /// With `keyManager`: the scopes a token needs (all of them).
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

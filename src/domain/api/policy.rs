@@ -1,10 +1,13 @@
-//! Security policies (the AWS OAuth2 Lambda authorizer), their ARNs, and the precedence
+//! Security policies (the AWS OAuth2 Lambda authorizer: the publisher's own, or one
+//! fedgate manages for a key manager), their ARNs, and the precedence
 //! rule that decides which policy AWS enforces on a resource.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::draft::PolicyDraft;
+use std::collections::BTreeSet;
+
+use super::draft::{PolicyDraft, PolicyParametersDraft};
 use crate::domain::validation::{Errors, parsed_string};
 
 pub const AWS_OAUTH2: &str = "awsOAuth2";
@@ -124,13 +127,79 @@ fn is_role_word(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 
-/// The parameters of an AWS OAuth2 policy: the Lambda authorizer and the role API
-/// Gateway assumes to invoke it.
+/// A Lambda authorizer the publisher brings: the function and the role API Gateway
+/// assumes to invoke it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AwsOAuth2 {
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LambdaAuthorizer {
     pub lambda_arn: LambdaArn,
     pub invoke_role_arn: IamRoleArn,
+}
+
+/// An authorizer fedgate provisions and maintains for a registered key manager: the
+/// bearer token must be one of its tokens carrying every scope listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManagedAuthorizer {
+    /// The key manager's name (an id given on write is stored as its name).
+    #[schema(example = "okta")]
+    pub key_manager: String,
+    /// The scopes a token needs, all of them; none: any valid token of the key manager.
+    #[schema(example = json!(["pets:read"]))]
+    pub scopes: BTreeSet<String>,
+}
+
+/// The parameters of an AWS OAuth2 policy, in one of two forms: the publisher's own
+/// Lambda authorizer, or one fedgate manages for a key manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AwsOAuth2 {
+    Lambda(LambdaAuthorizer),
+    Managed(ManagedAuthorizer),
+}
+
+impl AwsOAuth2 {
+    pub fn managed(&self) -> Option<&ManagedAuthorizer> {
+        match self {
+            AwsOAuth2::Managed(m) => Some(m),
+            AwsOAuth2::Lambda(_) => None,
+        }
+    }
+
+    pub fn lambda(&self) -> Option<&LambdaAuthorizer> {
+        match self {
+            AwsOAuth2::Lambda(l) => Some(l),
+            AwsOAuth2::Managed(_) => None,
+        }
+    }
+}
+
+/// At most this many scopes per policy, each at most `MAX_SCOPE` characters.
+const MAX_SCOPES: usize = 50;
+const MAX_SCOPE: usize = 200;
+
+/// An OAuth2 scope token (RFC 6749 §3.3): printable ASCII without space, `"` or `\`.
+fn parse_scope(s: &str) -> Result<String, String> {
+    let valid = (1..=MAX_SCOPE).contains(&s.len())
+        && s.bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not an OAuth2 scope: 1–{MAX_SCOPE} printable ASCII characters without \
+             spaces, `\"` or `\\`"
+        ))
+    }
+}
+
+/// A key manager named by name or id: 1–100 characters, not blank.
+fn parse_key_manager_ref(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 100 {
+        return Err("must name a registered key manager (its name or id)".into());
+    }
+    Ok(s.to_owned())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -149,19 +218,8 @@ impl Policy {
                 None
             }
             Some(AWS_OAUTH2) => {
-                let params = &draft.parameters;
-                let lambda = errors.check(
-                    &format!("{at}.parameters.lambdaArn"),
-                    required(&params.lambda_arn).and_then(LambdaArn::parse),
-                );
-                let role = errors.check(
-                    &format!("{at}.parameters.invokeRoleArn"),
-                    required(&params.invoke_role_arn).and_then(IamRoleArn::parse),
-                );
-                Some(Policy::AwsOAuth2(AwsOAuth2 {
-                    lambda_arn: lambda?,
-                    invoke_role_arn: role?,
-                }))
+                parse_aws_oauth2(&draft.parameters, &format!("{at}.parameters"), errors)
+                    .map(Policy::AwsOAuth2)
             }
             Some(other) => {
                 errors.add(
@@ -178,6 +236,94 @@ impl Policy {
             Policy::AwsOAuth2(_) => AWS_OAUTH2,
         }
     }
+
+    /// The managed authorizer's parameters, for a policy of that form.
+    pub fn managed(&self) -> Option<&ManagedAuthorizer> {
+        match self {
+            Policy::AwsOAuth2(p) => p.managed(),
+        }
+    }
+
+    /// The publisher's own Lambda authorizer, for a policy of that form.
+    pub fn lambda(&self) -> Option<&LambdaAuthorizer> {
+        match self {
+            Policy::AwsOAuth2(p) => p.lambda(),
+        }
+    }
+}
+
+/// Exactly one form: `keyManager` (+ `scopes`), or `lambdaArn` + `invokeRoleArn`.
+fn parse_aws_oauth2(
+    params: &PolicyParametersDraft,
+    at: &str,
+    errors: &mut Errors,
+) -> Option<AwsOAuth2> {
+    let own = params.lambda_arn.is_some() || params.invoke_role_arn.is_some();
+    if params.key_manager.is_some() && own {
+        let field = if params.lambda_arn.is_some() {
+            "lambdaArn"
+        } else {
+            "invokeRoleArn"
+        };
+        errors.add(
+            format!("{at}.{field}"),
+            "give either keyManager (fedgate manages the authorizer) or lambdaArn and \
+             invokeRoleArn (your own), not both",
+        );
+        return None;
+    }
+    if let Some(key_manager) = &params.key_manager {
+        let key_manager = errors.check(
+            &format!("{at}.keyManager"),
+            parse_key_manager_ref(key_manager),
+        );
+        let given = params.scopes.as_deref().unwrap_or_default();
+        if given.len() > MAX_SCOPES {
+            errors.add(
+                format!("{at}.scopes"),
+                format!("at most {MAX_SCOPES} scopes"),
+            );
+            return None;
+        }
+        let mut scopes = BTreeSet::new();
+        for (i, scope) in given.iter().enumerate() {
+            if let Some(scope) = errors.check(&format!("{at}.scopes[{i}]"), parse_scope(scope)) {
+                scopes.insert(scope);
+            }
+        }
+        return Some(AwsOAuth2::Managed(ManagedAuthorizer {
+            key_manager: key_manager?,
+            scopes,
+        }));
+    }
+    if params.scopes.is_some() {
+        errors.add(
+            format!("{at}.scopes"),
+            "scopes need keyManager: fedgate checks them in the authorizer it manages \
+             (your own authorizer checks its own)",
+        );
+        return None;
+    }
+    if !own {
+        errors.add(
+            at.to_owned(),
+            "give keyManager (and scopes) for an authorizer fedgate manages, or lambdaArn \
+             and invokeRoleArn for your own",
+        );
+        return None;
+    }
+    let lambda = errors.check(
+        &format!("{at}.lambdaArn"),
+        required(&params.lambda_arn).and_then(LambdaArn::parse),
+    );
+    let role = errors.check(
+        &format!("{at}.invokeRoleArn"),
+        required(&params.invoke_role_arn).and_then(IamRoleArn::parse),
+    );
+    Some(AwsOAuth2::Lambda(LambdaAuthorizer {
+        lambda_arn: lambda?,
+        invoke_role_arn: role?,
+    }))
 }
 
 fn required(value: &Option<String>) -> Result<&str, String> {
@@ -244,16 +390,15 @@ pub fn effective_policy(api: &[Policy], resource: &[Policy]) -> EffectivePolicy 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::api::draft::PolicyParametersDraft;
 
     fn oauth(function: &str) -> Policy {
-        Policy::AwsOAuth2(AwsOAuth2 {
+        Policy::AwsOAuth2(AwsOAuth2::Lambda(LambdaAuthorizer {
             lambda_arn: LambdaArn::parse(&format!(
                 "arn:aws:lambda:eu-west-1:123456789012:function:{function}"
             ))
             .unwrap(),
             invoke_role_arn: IamRoleArn::parse("arn:aws:iam::123456789012:role/invoke").unwrap(),
-        })
+        }))
     }
 
     #[test]
@@ -330,6 +475,7 @@ mod tests {
                 parameters: PolicyParametersDraft {
                     lambda_arn: Some("nope".into()),
                     invoke_role_arn: None,
+                    ..Default::default()
                 },
             },
         ];
@@ -358,6 +504,7 @@ mod tests {
             parameters: PolicyParametersDraft {
                 lambda_arn: Some("arn:aws:lambda:us-east-1:123456789012:function:a".into()),
                 invoke_role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+                ..Default::default()
             },
         };
         let mut errors = Errors::new();
@@ -365,5 +512,78 @@ mod tests {
         assert_eq!(policies.len(), 1);
         let errors = errors.finish(|| ()).unwrap_err();
         assert_eq!(errors[0].field, "policies[1]");
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    fn parse(parameters: serde_json::Value) -> Result<Option<Policy>, Vec<String>> {
+        let draft: PolicyDraft = serde_json::from_value(
+            serde_json::json!({"type": "awsOAuth2", "parameters": parameters}),
+        )
+        .unwrap();
+        let mut errors = Errors::new();
+        let policy = Policy::parse(&draft, "policies[0]", &mut errors);
+        errors.finish(|| policy).map_err(|e| {
+            e.into_iter()
+                .map(|e| format!("{}: {}", e.field, e.reason))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn managed_form_keeps_sorted_unique_scopes() {
+        let policy = parse(serde_json::json!({"keyManager": " okta ", "scopes": ["b", "a", "b"]}))
+            .unwrap()
+            .unwrap();
+        let managed = policy.managed().unwrap();
+        assert_eq!(managed.key_manager, "okta");
+        assert_eq!(managed.scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(policy.lambda().is_none());
+        // Stored as {keyManager, scopes}, read back as the same form.
+        let json = serde_json::to_value(&policy).unwrap();
+        assert_eq!(
+            json["parameters"],
+            serde_json::json!({"keyManager": "okta", "scopes": ["a", "b"]})
+        );
+        assert_eq!(serde_json::from_value::<Policy>(json).unwrap(), policy);
+    }
+
+    #[test]
+    fn stored_lambda_policies_still_read() {
+        let json = serde_json::json!({"type": "awsOAuth2", "parameters": {
+            "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:a",
+            "invokeRoleArn": "arn:aws:iam::123456789012:role/r"}});
+        let policy: Policy = serde_json::from_value(json).unwrap();
+        assert!(policy.lambda().is_some());
+    }
+
+    #[test]
+    fn exactly_one_form_with_the_field_named() {
+        let both = parse(serde_json::json!({"keyManager": "okta",
+            "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:a"}));
+        assert!(
+            both.unwrap_err()[0]
+                .starts_with("policies[0].parameters.lambdaArn: give either keyManager")
+        );
+        let neither = parse(serde_json::json!({}));
+        assert!(neither.unwrap_err()[0].starts_with("policies[0].parameters: give keyManager"));
+        let stray_scopes = parse(serde_json::json!({"scopes": ["a"],
+            "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:a",
+            "invokeRoleArn": "arn:aws:iam::123456789012:role/r"}));
+        assert!(
+            stray_scopes.unwrap_err()[0]
+                .starts_with("policies[0].parameters.scopes: scopes need keyManager")
+        );
+        let bad_scope =
+            parse(serde_json::json!({"keyManager": "okta", "scopes": ["ok", "two words", ""]}));
+        let errors = bad_scope.unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("policies[0].parameters.scopes[1]:"));
+        assert!(errors[1].starts_with("policies[0].parameters.scopes[2]:"));
+        let blank = parse(serde_json::json!({"keyManager": "  "}));
+        assert!(blank.unwrap_err()[0].starts_with("policies[0].parameters.keyManager:"));
     }
 }
