@@ -58,6 +58,7 @@ fn time_translation(design: &ApiDesign) -> Duration {
     let target = Target {
         region: "us-east-1",
         authorizer_ttl_secs: 300,
+        managed: &Default::default(),
     };
     let rounds = 200;
     let started = Instant::now();
@@ -82,6 +83,7 @@ async fn main() {
             &Target {
                 region: "us-east-1",
                 authorizer_ttl_secs: 300,
+                managed: &Default::default(),
             },
         ))
         .unwrap()
@@ -143,6 +145,7 @@ async fn count_deploy_calls(moto: &str, design: &ApiDesign) -> (usize, usize) {
         &Target {
             region: "us-east-1",
             authorizer_ttl_secs: 300,
+            managed: &Default::default(),
         },
     );
     let ownership = Ownership {

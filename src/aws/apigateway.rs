@@ -346,6 +346,13 @@ impl GatewayConnector for AwsConnector {
         })
     }
 
+    async fn reserve(&self, request: &DeployRequest<'_>) -> Result<String, ConnectorError> {
+        match self.find_owned(request.ownership).await? {
+            Some(id) => Ok(id),
+            None => self.create(request).await,
+        }
+    }
+
     async fn undeploy(
         &self,
         rest_api_id: Option<&str>,

@@ -189,6 +189,11 @@ pub trait GatewayConnector: Send + Sync {
     /// deploys it to the stage.
     async fn deploy(&self, request: DeployRequest<'_>) -> Result<DeployOutcome, ConnectorError>;
 
+    /// The gateway API a first deploy pushes to, before it pushes: the one tagged as the
+    /// deployment's (left by an interrupted deploy) or a new empty one. A deploy that must
+    /// name its REST API first (in a managed authorizer's configuration) calls this.
+    async fn reserve(&self, request: &DeployRequest<'_>) -> Result<String, ConnectorError>;
+
     /// Removes the gateway API; one already gone counts as removed.
     async fn undeploy(
         &self,

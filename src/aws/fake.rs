@@ -28,6 +28,7 @@ use crate::domain::managed_authorizer::{
     trust_policy,
 };
 use crate::domain::predeploy::PredeployReport;
+use crate::domain::zip::read_stored_zip;
 use crate::outbound::OutboundError;
 
 /// A REST API as the fake gateway holds it.
@@ -71,6 +72,8 @@ pub struct FakeFunction {
     pub role_arn: String,
     pub code_sha256: String,
     pub tags: BTreeMap<String, String>,
+    /// The `config.json` of its package.
+    pub config: Value,
 }
 
 /// An IAM role as the fake holds it.
@@ -390,6 +393,16 @@ impl GatewayConnector for FakeGateway {
         })
     }
 
+    async fn reserve(&self, request: &DeployRequest<'_>) -> Result<String, ConnectorError> {
+        if let Some(error) = self.take_failure() {
+            return Err(error);
+        }
+        Ok(match self.find_owned(request.ownership) {
+            Some(id) => id,
+            None => self.create(request).await,
+        })
+    }
+
     async fn undeploy(
         &self,
         rest_api_id: Option<&str>,
@@ -553,11 +566,10 @@ impl GatewayConnector for FakeGateway {
             let changed = function.code_sha256 != spec.code_sha256;
             if changed {
                 self.step("UpdateFunctionCode")?;
-                self.world()
-                    .functions
-                    .get_mut(spec.name)
-                    .expect("found above")
-                    .code_sha256 = spec.code_sha256.to_owned();
+                let mut world = self.world();
+                let stored = world.functions.get_mut(spec.name).expect("found above");
+                stored.code_sha256 = spec.code_sha256.to_owned();
+                stored.config = package_config(spec.package);
             }
             return Ok(ProvisionedAuthorizer {
                 invoke_role_arn: invoke_role_arn(&function.role_arn).unwrap_or_default(),
@@ -586,6 +598,7 @@ impl GatewayConnector for FakeGateway {
             role_arn: execution_arn,
             code_sha256: spec.code_sha256.to_owned(),
             tags: authorizer_tags(spec),
+            config: package_config(spec.package),
         };
         let retry = self.world().propagation;
         until_role_assumable(&retry, || {
@@ -617,6 +630,15 @@ impl GatewayConnector for FakeGateway {
         }
         Ok(())
     }
+}
+
+/// The `config.json` a managed authorizer's package holds (`Null` when it holds none).
+fn package_config(package: &[u8]) -> Value {
+    read_stored_zip(package)
+        .ok()
+        .and_then(|files| files.into_iter().find(|(name, _)| name == "config.json"))
+        .and_then(|(_, json)| serde_json::from_slice(&json).ok())
+        .unwrap_or(Value::Null)
 }
 
 fn authorizer_tags(spec: &ManagedAuthorizerSpec<'_>) -> BTreeMap<String, String> {

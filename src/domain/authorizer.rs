@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::api::HttpMethod;
 use super::api::path::PathTemplate;
+use super::api::{ApiDesign, HttpMethod};
 use super::aws::StageName;
 use super::zip::stored_zip;
 
@@ -101,6 +101,46 @@ impl AuthorizerConfig {
 }
 
 /// The deployment package: `index.mjs` and `config.json`, in that order.
+/// The methods each key manager's authorizer guards in `design`, with the scopes each
+/// needs, by key manager name: every resource whose effective policy is a managed one.
+pub fn method_scopes(design: &ApiDesign) -> BTreeMap<String, Vec<MethodScopes>> {
+    let mut by_key_manager: BTreeMap<String, Vec<MethodScopes>> = BTreeMap::new();
+    for resource in &design.resources {
+        let effective = design.effective_policy(resource);
+        if let Some(managed) = effective.policy.as_ref().and_then(|p| p.managed()) {
+            by_key_manager
+                .entry(managed.key_manager.clone())
+                .or_default()
+                .push(MethodScopes {
+                    method: resource.method,
+                    path: resource.path.clone(),
+                    scopes: managed.scopes.clone(),
+                });
+        }
+    }
+    by_key_manager
+}
+
+/// The first field of `design` naming the key manager `name` in a managed policy.
+pub fn key_manager_field(design: &ApiDesign, name: &str) -> Option<String> {
+    let names = |policies: &[crate::domain::api::policy::Policy]| {
+        policies
+            .iter()
+            .position(|p| p.managed().is_some_and(|m| m.key_manager == name))
+    };
+    if let Some(i) = names(&design.policies) {
+        return Some(format!("policies[{i}].parameters.keyManager"));
+    }
+    design
+        .resources
+        .iter()
+        .enumerate()
+        .find_map(|(r, resource)| {
+            names(&resource.policies)
+                .map(|i| format!("resources[{r}].policies[{i}].parameters.keyManager"))
+        })
+}
+
 pub fn bundle(config: &AuthorizerConfig) -> Vec<u8> {
     let json = serde_json::to_vec_pretty(config).expect("a config serializes");
     stored_zip(&[("index.mjs", SOURCE.as_bytes()), ("config.json", &json)])
@@ -142,6 +182,42 @@ mod tests {
             method("GET", "/pets", &[]),
             method("ANY", "/files/{proxy+}", &["files", "admin"]),
         ]
+    }
+
+    #[test]
+    fn method_scopes_follow_the_effective_policy() {
+        let managed = |km: &str, scopes: &[&str]| serde_json::json!({"type": "awsOAuth2", "parameters": {"keyManager": km, "scopes": scopes}});
+        let draft: crate::domain::api::draft::ApiDraft = serde_json::from_value(json!({
+            "name": "Petstore", "version": "1", "context": "/pets",
+            "endpointUrl": "https://backend.example.com",
+            "policies": [managed("okta", &["pets:read"])],
+            "resources": [
+                {"method": "GET", "path": "/pets"},
+                {"method": "POST", "path": "/pets", "policies": [managed("okta", &["pets:write"])]},
+                {"method": "GET", "path": "/admin", "policies": [managed("corp", &[])]}
+            ]
+        }))
+        .unwrap();
+        let design = ApiDesign::parse(&draft).unwrap();
+        let scopes = method_scopes(&design);
+        assert_eq!(scopes.keys().collect::<Vec<_>>(), ["corp", "okta"]);
+        assert_eq!(
+            scopes["okta"],
+            vec![
+                method("GET", "/pets", &["pets:read"]),
+                method("POST", "/pets", &["pets:write"])
+            ]
+        );
+        assert_eq!(scopes["corp"], vec![method("GET", "/admin", &[])]);
+        assert_eq!(
+            key_manager_field(&design, "okta").as_deref(),
+            Some("policies[0].parameters.keyManager")
+        );
+        assert_eq!(
+            key_manager_field(&design, "corp").as_deref(),
+            Some("resources[2].policies[0].parameters.keyManager")
+        );
+        assert_eq!(key_manager_field(&design, "other"), None);
     }
 
     #[test]

@@ -92,16 +92,25 @@ pub enum JobKind {
     Undeploy,
     /// Apply the deployment's `blocked` flag to the stage.
     Throttle,
+    /// Bring the managed authorizers the deployment uses up to date with their key
+    /// managers' settings.
+    Authorizer,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Deploy, JobKind::Undeploy, JobKind::Throttle];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Deploy,
+        JobKind::Undeploy,
+        JobKind::Throttle,
+        JobKind::Authorizer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Deploy => "deploy",
             JobKind::Undeploy => "undeploy",
             JobKind::Throttle => "throttle",
+            JobKind::Authorizer => "authorizer",
         }
     }
 
@@ -114,7 +123,7 @@ impl JobKind {
         match self {
             JobKind::Deploy => Some(DeploymentStatus::Pending),
             JobKind::Undeploy => Some(DeploymentStatus::Undeploying),
-            JobKind::Throttle => None,
+            JobKind::Throttle | JobKind::Authorizer => None,
         }
     }
 }

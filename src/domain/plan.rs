@@ -36,6 +36,9 @@ pub enum ChangeKind {
     /// A Lambda authorizer (an OpenAPI security scheme).
     Authorizer,
     Stage,
+    /// The Lambda function of a managed authorizer (with its two roles), which fedgate
+    /// provisions beside the REST API.
+    Function,
 }
 
 /// One change. Every key is always present (`null` where it does not apply): `method` and
@@ -107,6 +110,24 @@ impl PlanChange {
             ),
             ChangeKind::Authorizer => format!("authorizer {name}"),
             ChangeKind::Stage => format!("stage {name}"),
+            ChangeKind::Function => format!("authorizer function {name}"),
+        }
+    }
+
+    /// A change of a managed authorizer's function.
+    pub fn function(
+        op: ChangeOp,
+        name: &str,
+        field: Option<&str>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        Self {
+            name: Some(name.to_owned()),
+            field: field.map(str::to_owned),
+            before,
+            after,
+            ..Self::new(op, ChangeKind::Function)
         }
     }
 }

@@ -290,7 +290,7 @@ fn invocation(policy: &AwsOAuth2, target: &Target<'_>) -> Invocation {
             },
             None => Invocation {
                 function_arn: format!("(fedgate's authorizer for key manager {})", m.key_manager),
-                role_arn: format!("(its invoke role, made when first deployed)"),
+                role_arn: "(its invoke role, made when first deployed)".to_owned(),
             },
         },
     }

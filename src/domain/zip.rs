@@ -62,8 +62,8 @@ pub fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// Reads back what [`stored_zip`] writes (stored entries only), checking every header
-/// and CRC against the central directory: the tests' independent view of the archive.
-#[cfg(test)]
+/// and CRC against the central directory: an independent view of the archive, for the
+/// tests and the in-memory gateway.
 pub fn read_stored_zip(zip: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let u16_at = |at: usize| -> Result<u16, String> {
         let bytes = zip.get(at..at + 2).ok_or("truncated")?;

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::audit::{self, Change};
 use super::environments;
 use super::guards::refuse_if_deleting;
+use super::managed_authorizers;
 use super::{Actor, AppState, ServiceError};
 use crate::domain::api::ApiDesign;
 use crate::domain::deployment::{DeploymentStatus, JobKind, check_deployable};
@@ -222,6 +223,7 @@ async fn queue(
         JobKind::Deploy => "deployments.deploy",
         JobKind::Undeploy => "deployments.undeploy",
         JobKind::Throttle => "deployments.throttle",
+        JobKind::Authorizer => "deployments.authorizer",
     };
     audit::record(&mut *tx, actor, &Change::new(action, "apis").on(api_id)).await?;
     tx.commit().await?;
@@ -313,16 +315,29 @@ pub async fn preview(
     let environment = environments::find(state, environment_key).await?;
     let (revision_id, design) = revision_to_deploy(state, &api, revision, actor, false).await?;
     refuse_undeployable(&design)?;
+    let current = store::find(&state.db, api.id, environment.id).await?;
+    let live = current
+        .as_ref()
+        .filter(|d| d.is_live())
+        .map(|d| (d.id, d.rest_api_id.as_deref()));
+    let managed = managed_authorizers::plan(&state.db, &environment, live, &design).await?;
     let document = translate(
         &design,
         &Target {
             region: &environment.region,
             authorizer_ttl_secs: state.config.authorizer_ttl_secs,
-            managed: &Default::default(),
+            managed: &managed.arns,
         },
     );
-    let current = store::find(&state.db, api.id, environment.id).await?;
-    let (baseline, changes) = plan(state, current.as_ref(), &environment, &document).await?;
+    let (baseline, mut changes) = plan(state, current.as_ref(), &environment, &document).await?;
+    changes.extend(managed.changes);
+    let mut checks = static_checks(&design, &facts(&environment));
+    checks.problems.extend(
+        managed
+            .problems
+            .into_iter()
+            .map(|(field, reason)| Finding { field, reason }),
+    );
     let action = match current {
         Some(d)
             if d.status == DeploymentStatus::Deployed
@@ -338,7 +353,7 @@ pub async fn preview(
         action,
         environment: environment.name.clone(),
         revision_id,
-        checks: static_checks(&design, &facts(&environment)),
+        checks,
         document,
         baseline,
         changes,

@@ -8,6 +8,7 @@ use rand::Rng;
 
 use super::AppState;
 use super::environments::{self, ConnectError};
+use super::managed_authorizers::{self, SyncError};
 use crate::aws::connector::{ConnectorError, DeployRequest, Ownership};
 use crate::domain::deployment::{DeploymentStatus, JobKind, JobStatus, invocation_url};
 use crate::domain::gateway_state::GatewayState;
@@ -55,6 +56,16 @@ impl From<ConnectError> for JobError {
     }
 }
 
+impl From<SyncError> for JobError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Gateway(e) => e.into(),
+            SyncError::Database(e) => e.into(),
+            SyncError::Invalid(m) => JobError::Failed(m),
+        }
+    }
+}
+
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         JobError::Transient(format!("database: {e}"))
@@ -78,6 +89,8 @@ pub enum Done {
     },
     Undeployed,
     Throttled,
+    /// The managed authorizers the deployment uses are up to date.
+    AuthorizersRefreshed,
 }
 
 /// Runs the job against the gateway. Writes nothing but the fenced `deploying` status;
@@ -104,35 +117,68 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
                 .ok_or_else(|| JobError::Failed("the revision no longer exists".into()))?;
             let design = revision.design.0;
             mark_deploying(state, job).await?;
-            let document = translate(
-                &design,
-                &Target {
-                    region: &environment.region,
-                    authorizer_ttl_secs: state.config.authorizer_ttl_secs,
-                    managed: &Default::default(),
-                },
-            );
             let name = format!("{} {}", design.name.as_str(), design.version.as_str());
             let description = format!(
                 "{} (managed by fedgate; do not edit in the console)",
                 design.context.as_str()
             );
             let deployment_description = format!("fedgate revision {}", revision.number);
+            let mut request = DeployRequest {
+                rest_api_id: deployment.rest_api_id.as_deref(),
+                name: &name,
+                description: &description,
+                ownership: &ownership,
+                document: &serde_json::Value::Null,
+                stage: &environment.stage,
+                deployment_description: &deployment_description,
+                blocked: deployment.blocked,
+            };
+            // A managed authorizer's configuration names the REST API: a first deploy
+            // makes it before provisioning, so the function is made once, complete.
+            let reserved = match request.rest_api_id {
+                None if managed_authorizers::uses_any(&design) => {
+                    Some(connector.reserve(&request).await?)
+                }
+                _ => None,
+            };
+            if let Some(id) = &reserved {
+                request.rest_api_id = Some(id);
+            }
+            let managed = managed_authorizers::before_deploy(
+                &state.db,
+                connector.as_ref(),
+                &environment,
+                deployment.id,
+                request.rest_api_id,
+                &design,
+            )
+            .await?;
+            let document = translate(
+                &design,
+                &Target {
+                    region: &environment.region,
+                    authorizer_ttl_secs: state.config.authorizer_ttl_secs,
+                    managed: &managed,
+                },
+            );
             let outcome = connector
                 .deploy(DeployRequest {
-                    rest_api_id: deployment.rest_api_id.as_deref(),
-                    name: &name,
-                    description: &description,
-                    ownership: &ownership,
                     document: &document,
-                    stage: &environment.stage,
-                    deployment_description: &deployment_description,
-                    blocked: deployment.blocked,
+                    ..request
                 })
                 .await?;
             if outcome.adopted {
                 tracing::warn!(rest_api_id = %outcome.rest_api_id, "adopted a tagged REST API left by an interrupted deploy");
             }
+            managed_authorizers::after_deploy(
+                &state.db,
+                connector.as_ref(),
+                &environment,
+                deployment.id,
+                &outcome.rest_api_id,
+                &design,
+            )
+            .await?;
             let url = invocation_url(
                 environment.invoke_url_template.as_deref(),
                 &outcome.rest_api_id,
@@ -167,6 +213,13 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
             connector
                 .undeploy(deployment.rest_api_id.as_deref(), &ownership)
                 .await?;
+            managed_authorizers::after_undeploy(
+                &state.db,
+                connector.as_ref(),
+                &environment,
+                deployment.id,
+            )
+            .await?;
             Ok(Done::Undeployed)
         }
         JobKind::Throttle => {
@@ -178,6 +231,16 @@ pub async fn run(state: &AppState, job: &JobRow) -> Result<Done, JobError> {
                     .await?;
             }
             Ok(Done::Throttled)
+        }
+        JobKind::Authorizer => {
+            managed_authorizers::refresh(
+                &state.db,
+                connector.as_ref(),
+                &environment,
+                deployment.id,
+            )
+            .await?;
+            Ok(Done::AuthorizersRefreshed)
         }
     }
 }
@@ -243,7 +306,7 @@ pub async fn settle(
                     clear_aws: true,
                     ..DeploymentUpdate::status(DeploymentStatus::Undeployed)
                 },
-                Done::Throttled => DeploymentUpdate {
+                Done::Throttled | Done::AuthorizersRefreshed => DeploymentUpdate {
                     error: deployment.error.as_deref(),
                     ..DeploymentUpdate::status(deployment.status)
                 },
@@ -302,7 +365,8 @@ pub async fn settle(
             };
             store::finish_job(&mut *tx, job.id, JobStatus::Failed, Some(&message)).await?;
             // A newer request already queued will set the status itself.
-            if job.kind != JobKind::Throttle && !store::newer_job_queued(&mut *tx, job).await? {
+            if job.kind.queued_status().is_some() && !store::newer_job_queued(&mut *tx, job).await?
+            {
                 let change = DeploymentUpdate {
                     error: Some(&message),
                     ..DeploymentUpdate::status(DeploymentStatus::Failed)
@@ -348,6 +412,7 @@ async fn audit_outcome(
         (JobKind::Deploy, true) => "deployed",
         (JobKind::Undeploy, true) => "undeployed",
         (JobKind::Throttle, true) => "throttle applied",
+        (JobKind::Authorizer, true) => "managed authorizers refreshed",
         (_, false) => "failed",
     };
     let action = format!(

@@ -5,13 +5,16 @@
 
 use super::audit::{self, Change};
 use super::{Actor, AppState, Precondition, ServiceError};
+use crate::domain::deployment::JobKind;
 use crate::domain::environment::parse_endpoint_url;
 use crate::domain::ids::KeyManagerId;
 use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
 use crate::domain::validation::WriteOnly;
 use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
+use crate::store::deployments;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite, UpsertError};
+use crate::store::managed_authorizers;
 use crate::store::rotation::key_manager_context;
 
 /// A key manager as a front end gives it.
@@ -173,8 +176,35 @@ async fn save(
         }
     };
     audit::record(&mut *tx, actor, change).await?;
+    let refreshes = queue_authorizer_refreshes(&mut tx, row.id, actor).await?;
     tx.commit().await?;
+    if refreshes > 0 {
+        state.jobs_waker.notify_waiters();
+    }
     Ok(row)
+}
+
+/// Queues, for every environment where a managed authorizer of the key manager is
+/// provisioned, a job bringing it up to date with the key manager's settings (a package
+/// that comes out the same makes no AWS call).
+async fn queue_authorizer_refreshes(
+    tx: &mut sqlx::PgConnection,
+    id: KeyManagerId,
+    actor: &Actor,
+) -> Result<usize, sqlx::Error> {
+    let users = managed_authorizers::one_user_per_environment(&mut *tx, id).await?;
+    for (_, api_id, environment_id) in &users {
+        deployments::request(
+            tx,
+            *api_id,
+            *environment_id,
+            JobKind::Authorizer,
+            None,
+            actor.name(),
+        )
+        .await?;
+    }
+    Ok(users.len())
 }
 
 /// Another key manager with the issuer of `write`.

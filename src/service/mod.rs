@@ -18,6 +18,7 @@ pub mod guards;
 pub mod jobs;
 pub mod key_managers;
 pub mod lifecycle;
+pub mod managed_authorizers;
 
 use std::sync::Arc;
 

@@ -243,10 +243,12 @@ pub async fn request(
     .bind(actor)
     .fetch_one(&mut *conn)
     .await?;
-    // The latest deploy or undeploy intent wins; a throttle change never cancels one.
+    // The latest deploy or undeploy intent wins (and applies the throttle too); a throttle
+    // change never cancels one; an authorizer refresh is only replaced by another.
     let superseded = sqlx::query(
         "UPDATE deploy_jobs SET status = 'superseded', finished_at = now()
-         WHERE deployment_id = $1 AND status = 'queued' AND (kind = $2 OR $2 <> 'throttle')",
+         WHERE deployment_id = $1 AND status = 'queued'
+           AND (kind = $2 OR ($2 IN ('deploy', 'undeploy') AND kind <> 'authorizer'))",
     )
     .bind(deployment_id)
     .bind(kind.as_str())

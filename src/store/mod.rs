@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod environments;
 pub mod key_managers;
 pub mod lifecycle;
+pub mod managed_authorizers;
 pub mod periodic;
 pub mod revisions;
 pub mod rotation;
