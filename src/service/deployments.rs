@@ -168,6 +168,9 @@ async fn request_deploy(
         let remote = connector.predeploy(&design).await;
         report.problems.extend(remote.problems);
         report.warnings.extend(remote.warnings);
+        report
+            .problems
+            .extend(managed_authorizers::check(&state.db, &design).await?);
         if !report.problems.is_empty() {
             return Err(checks_failed(&report));
         }
@@ -332,12 +335,7 @@ pub async fn preview(
     let (baseline, mut changes) = plan(state, current.as_ref(), &environment, &document).await?;
     changes.extend(managed.changes);
     let mut checks = static_checks(&design, &facts(&environment));
-    checks.problems.extend(
-        managed
-            .problems
-            .into_iter()
-            .map(|(field, reason)| Finding { field, reason }),
-    );
+    checks.problems.extend(managed.problems);
     let action = match current {
         Some(d)
             if d.status == DeploymentStatus::Deployed

@@ -26,6 +26,7 @@ use crate::domain::aws::StageName;
 use crate::domain::ids::DeploymentId;
 use crate::domain::managed_authorizer::{ManagedArns, stem};
 use crate::domain::plan::{ChangeOp, PlanChange};
+use crate::domain::predeploy::Finding;
 use crate::store::environments::EnvironmentRow;
 use crate::store::key_managers::{self as key_manager_store, KeyManagerRow};
 use crate::store::managed_authorizers::{self as store, ProvisionedRow, UserRow};
@@ -267,6 +268,11 @@ async fn sync(
     Ok(Some(row.arns()))
 }
 
+/// The start of a package's SHA-256, enough to tell two apart in a plan.
+fn short_sha(sha: &str) -> String {
+    format!("sha256:{}…", sha.get(..12).unwrap_or(sha))
+}
+
 fn function_name(key_manager: &KeyManagerRow, environment: &EnvironmentRow) -> String {
     stem(&key_manager.name, &environment.id.to_string())
 }
@@ -299,8 +305,32 @@ fn configuration(
 pub struct ManagedPlan {
     pub arns: BTreeMap<String, ManagedArns>,
     pub changes: Vec<PlanChange>,
-    /// Problems a deploy would fail on (a key manager gone), by design field.
-    pub problems: Vec<(String, String)>,
+    /// Problems a deploy would fail on (a key manager gone).
+    pub problems: Vec<Finding>,
+}
+
+/// The key managers a design's managed policies name, and a finding for each that does
+/// not exist (a pre-deploy problem: the deploy would fail on it).
+async fn resolve(
+    db: &sqlx::PgPool,
+    design: &ApiDesign,
+) -> Result<(Vec<(KeyManagerRow, Vec<MethodScopes>)>, Vec<Finding>), SyncError> {
+    let (mut named, mut problems) = (Vec::new(), Vec::new());
+    for (name, methods) in method_scopes(design) {
+        match key_manager_store::get_by_name(db, &name).await? {
+            Some(key_manager) => named.push((key_manager, methods)),
+            None => problems.push(Finding {
+                field: key_manager_field(design, &name).unwrap_or_default(),
+                reason: format!("no key manager is named `{name}` (any more)"),
+            }),
+        }
+    }
+    Ok((named, problems))
+}
+
+/// The pre-deploy check of managed policies: every key manager they name exists.
+pub async fn check(db: &sqlx::PgPool, design: &ApiDesign) -> Result<Vec<Finding>, SyncError> {
+    Ok(resolve(db, design).await?.1)
 }
 
 pub async fn plan(
@@ -314,16 +344,8 @@ pub async fn plan(
         changes: Vec::new(),
         problems: Vec::new(),
     };
-    let mut named = Vec::new();
-    for (name, methods) in method_scopes(design) {
-        match key_manager_store::get_by_name(db, &name).await? {
-            Some(key_manager) => named.push((key_manager, methods)),
-            None => result.problems.push((
-                key_manager_field(design, &name).unwrap_or_default(),
-                format!("no key manager is named `{name}` any more"),
-            )),
-        }
-    }
+    let (named, problems) = resolve(db, design).await?;
+    result.problems = problems;
     let (deployment_id, rest_api_id) = deployment.unzip();
     for (key_manager, methods) in &named {
         let mut users = store::users(db, environment.id, key_manager.id).await?;
@@ -351,9 +373,9 @@ pub async fn plan(
                     result.changes.push(PlanChange::function(
                         ChangeOp::Change,
                         &recorded.function_name,
-                        Some("configuration"),
-                        Some(recorded.code_sha256.clone().into()),
-                        Some(sha.into()),
+                        Some("package"),
+                        Some(short_sha(&recorded.code_sha256).into()),
+                        Some(short_sha(&sha).into()),
                     ));
                 }
                 result
@@ -384,9 +406,9 @@ pub async fn plan(
                 PlanChange::function(
                     ChangeOp::Change,
                     &recorded.function_name,
-                    Some("configuration"),
-                    Some(format!("serves this API for {}", key_manager.name).into()),
-                    Some("does not".into()),
+                    Some("serves"),
+                    Some(format!("this API for {}", key_manager.name).into()),
+                    Some("the other APIs only".into()),
                 )
             };
             result.changes.push(change);

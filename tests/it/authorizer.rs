@@ -18,7 +18,7 @@ use crate::common::devportal::{oidc_issuer, oidc_url};
 const API: &str = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3/prod";
 
 /// The client-credentials grant with the form and Basic authentication of src/idp/token.rs.
-async fn devportal_token(scope: &str) -> String {
+pub async fn devportal_token(scope: &str) -> String {
     let response = reqwest::Client::new()
         .post(format!("{}/token", oidc_url()))
         .basic_auth("pet-shop", Some("pet-shop-secret"))
@@ -41,7 +41,7 @@ fn method(method: HttpMethod, path: &str, scope: &str) -> MethodScopes {
 
 /// Unzips the package with Python and calls its handler with Node; the handler's answer,
 /// or what it threw.
-fn run(package: &[u8], event: &Value) -> Result<Value, String> {
+pub fn run(package: &[u8], event: &Value) -> Result<Value, String> {
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("function.zip");
     let root = dir.path().join("function");
@@ -78,7 +78,7 @@ fn run(package: &[u8], event: &Value) -> Result<Value, String> {
     }
 }
 
-fn effect<'a>(answer: &'a Value, resource: &str) -> Option<&'a str> {
+pub fn effect<'a>(answer: &'a Value, resource: &str) -> Option<&'a str> {
     answer["policyDocument"]["Statement"]
         .as_array()
         .unwrap()

@@ -27,7 +27,7 @@ pub async fn localstack_fixture() -> Fixture {
     f
 }
 
-async fn localstack_apigateway() -> ApiGateway {
+pub async fn localstack_apigateway() -> ApiGateway {
     ApiGateway::new(&sdk_config().await)
 }
 
@@ -53,7 +53,7 @@ pub async fn deploy_unchecked(f: &Fixture, api: &str) -> Value {
 }
 
 /// (authorizationType, authorizer name) of a method.
-async fn method_auth(
+pub async fn method_auth(
     aws: &ApiGateway,
     rest_api_id: &str,
     path: &str,
