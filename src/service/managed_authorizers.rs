@@ -23,7 +23,7 @@ use crate::domain::authorizer::{
     AuthorizerConfig, MethodScopes, bundle, code_sha256, key_manager_field, method_scopes,
 };
 use crate::domain::aws::StageName;
-use crate::domain::ids::DeploymentId;
+use crate::domain::ids::{DeploymentId, KeyManagerId};
 use crate::domain::managed_authorizer::{ManagedArns, stem};
 use crate::domain::plan::{ChangeOp, PlanChange};
 use crate::domain::predeploy::Finding;
@@ -132,16 +132,8 @@ pub async fn after_deploy(
         ));
         sync(db, connector, environment, key_manager, change, true).await?;
     }
-    for key_manager_id in store::used_by(db, deployment_id).await? {
-        if named.iter().any(|(km, _)| km.id == key_manager_id) {
-            continue;
-        }
-        if let Some(key_manager) = key_manager_store::get(db, key_manager_id).await? {
-            let change = UserChange::Remove(deployment_id);
-            sync(db, connector, environment, &key_manager, change, false).await?;
-        }
-    }
-    Ok(())
+    let kept: Vec<KeyManagerId> = named.iter().map(|(km, _)| km.id).collect();
+    sync_used(db, connector, environment, deployment_id, &kept, true).await
 }
 
 /// After an undeploy: the authorizers stop serving the deployment, and go when it was
@@ -152,13 +144,7 @@ pub async fn after_undeploy(
     environment: &EnvironmentRow,
     deployment_id: DeploymentId,
 ) -> Result<(), SyncError> {
-    for key_manager_id in store::used_by(db, deployment_id).await? {
-        if let Some(key_manager) = key_manager_store::get(db, key_manager_id).await? {
-            let change = UserChange::Remove(deployment_id);
-            sync(db, connector, environment, &key_manager, change, false).await?;
-        }
-    }
-    Ok(())
+    sync_used(db, connector, environment, deployment_id, &[], true).await
 }
 
 /// Brings the authorizers a deployment uses up to date with their key managers' settings.
@@ -168,17 +154,30 @@ pub async fn refresh(
     environment: &EnvironmentRow,
     deployment_id: DeploymentId,
 ) -> Result<(), SyncError> {
+    sync_used(db, connector, environment, deployment_id, &[], false).await
+}
+
+/// Syncs every authorizer the deployment uses but those of `kept`; with `remove`, the
+/// deployment stops being one of their users.
+async fn sync_used(
+    db: &sqlx::PgPool,
+    connector: &dyn GatewayConnector,
+    environment: &EnvironmentRow,
+    deployment_id: DeploymentId,
+    kept: &[KeyManagerId],
+    remove: bool,
+) -> Result<(), SyncError> {
     for key_manager_id in store::used_by(db, deployment_id).await? {
+        if kept.contains(&key_manager_id) {
+            continue;
+        }
         if let Some(key_manager) = key_manager_store::get(db, key_manager_id).await? {
-            sync(
-                db,
-                connector,
-                environment,
-                &key_manager,
-                UserChange::Keep,
-                false,
-            )
-            .await?;
+            let change = if remove {
+                UserChange::Remove(deployment_id)
+            } else {
+                UserChange::Keep
+            };
+            sync(db, connector, environment, &key_manager, change, false).await?;
         }
     }
     Ok(())

@@ -51,6 +51,25 @@ async fn preview(f: &FakeFixture, api: &str) -> Value {
         .await
 }
 
+/// Replaces the API's design with `change` applied to it.
+async fn edit(f: &FakeFixture, api: &str, change: impl FnOnce(&mut Value)) {
+    let path = format!("/publisher/v1/apis/{api}");
+    let mut design = f.app.get_ok(&path, &f.publisher).await;
+    change(&mut design);
+    let response = f.app.put_json(&path, &f.publisher, &design, None).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// Undeploys the API's (only) deployment and waits for it.
+async fn undeploy(f: &FakeFixture, api: &str) {
+    let deployment = &f.deployments(api).await[0];
+    let path = format!(
+        "/publisher/v1/apis/{api}/deployments/{}?wait=20",
+        deployment["id"].as_str().unwrap()
+    );
+    assert_eq!(f.app.delete(&path, &f.publisher).await.status(), 200);
+}
+
 /// The one function the fake holds, and its configuration.
 fn only_function(f: &FakeFixture) -> (String, Value) {
     let functions = f.gateway.functions();
@@ -135,21 +154,10 @@ async fn the_key_managers_authorizer_follows_its_deployments() {
             .any(|c| c["kind"] == "function"),
         "{plan:#}"
     );
-    let mut design = f
-        .app
-        .get_ok(&format!("/publisher/v1/apis/{pets}"), &f.publisher)
-        .await;
-    design["description"] = json!("Pets, described");
-    let response = f
-        .app
-        .put_json(
-            &format!("/publisher/v1/apis/{pets}"),
-            &f.publisher,
-            &design,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    edit(&f, &pets, |design| {
+        design["description"] = json!("Pets, described")
+    })
+    .await;
     f.deploy(&pets).await;
     let provisioning: Vec<&str> = f.gateway.calls()[calls..]
         .iter()
@@ -179,18 +187,7 @@ async fn the_key_managers_authorizer_follows_its_deployments() {
     assert_eq!(f.gateway.count("UpdateFunctionCode"), 1);
 
     // Undeploying one API drops it from the configuration; the last one removes it all.
-    let pets_deployment = &f.deployments(&pets).await[0];
-    let undeployed = f
-        .app
-        .delete(
-            &format!(
-                "/publisher/v1/apis/{pets}/deployments/{}?wait=20",
-                pets_deployment["id"].as_str().unwrap()
-            ),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(undeployed.status(), 200);
+    undeploy(&f, &pets).await;
     let (_, config) = only_function(&f);
     assert_eq!(
         config["apis"]
@@ -200,18 +197,7 @@ async fn the_key_managers_authorizer_follows_its_deployments() {
             .collect::<Vec<_>>(),
         [&shop_rest_api]
     );
-    let shop_deployment = &f.deployments(&shop).await[0];
-    let undeployed = f
-        .app
-        .delete(
-            &format!(
-                "/publisher/v1/apis/{shop}/deployments/{}?wait=20",
-                shop_deployment["id"].as_str().unwrap()
-            ),
-            &f.publisher,
-        )
-        .await;
-    assert_eq!(undeployed.status(), 200);
+    undeploy(&f, &shop).await;
     assert!(f.gateway.functions().is_empty());
     assert!(f.gateway.roles().is_empty(), "{:#?}", f.gateway.roles());
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM managed_authorizers")
@@ -269,25 +255,14 @@ async fn a_policy_moved_to_another_form_removes_the_function() {
     f.deploy(&pets).await;
     assert_eq!(f.gateway.functions().len(), 1);
 
-    let mut design = f
-        .app
-        .get_ok(&format!("/publisher/v1/apis/{pets}"), &f.publisher)
-        .await;
     let own = json!({"type": "awsOAuth2", "parameters": {
         "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:own",
         "invokeRoleArn": "arn:aws:iam::123456789012:role/own-invoke"}});
-    design["policies"] = json!([own]);
-    design["resources"][1]["policies"] = json!([]);
-    let response = f
-        .app
-        .put_json(
-            &format!("/publisher/v1/apis/{pets}"),
-            &f.publisher,
-            &design,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    edit(&f, &pets, |design| {
+        design["policies"] = json!([own]);
+        design["resources"][1]["policies"] = json!([]);
+    })
+    .await;
     let plan = preview(&f, &pets).await;
     assert!(
         plan["plan"]
