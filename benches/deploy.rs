@@ -1,6 +1,7 @@
 //! Deploy benchmark (not part of CI): AWS calls per deploy for APIs of 1, 50 and 500
 //! resources against moto, and the time to translate them. Run with `scripts/bench`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -58,6 +59,7 @@ fn time_translation(design: &ApiDesign) -> Duration {
     let target = Target {
         region: "us-east-1",
         authorizer_ttl_secs: 300,
+        managed: &BTreeMap::new(),
     };
     let rounds = 200;
     let started = Instant::now();
@@ -82,6 +84,7 @@ async fn main() {
             &Target {
                 region: "us-east-1",
                 authorizer_ttl_secs: 300,
+                managed: &BTreeMap::new(),
             },
         ))
         .unwrap()
@@ -143,6 +146,7 @@ async fn count_deploy_calls(moto: &str, design: &ApiDesign) -> (usize, usize) {
         &Target {
             region: "us-east-1",
             authorizer_ttl_secs: 300,
+            managed: &BTreeMap::new(),
         },
     );
     let ownership = Ownership {
