@@ -2,6 +2,9 @@
 //! delete undeploys everywhere first and answers at once; the worker deletes the API after
 //! the last undeploy.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::audit::{self, Change};
@@ -88,6 +91,47 @@ pub(super) fn refuse_too_many_resources(
     Ok(())
 }
 
+/// The design with each managed policy naming its key manager by name: one given by id
+/// is stored by its name. Refuses a key manager that is not registered, naming every
+/// such field. Reads the pool, so call it before a transaction opens.
+pub(super) async fn resolve_key_managers<'d>(
+    state: &AppState,
+    design: &'d ApiDesign,
+) -> Result<Cow<'d, ApiDesign>, ServiceError> {
+    if !design.has_managed_policies() {
+        return Ok(Cow::Borrowed(design));
+    }
+    let mut resolved = design.clone();
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut errors = Vec::new();
+    for (field, policy) in resolved.managed_policies_mut() {
+        let name = match names.get(&policy.key_manager) {
+            Some(name) => name.clone(),
+            None => {
+                let name = key_managers::lookup(state, &policy.key_manager)
+                    .await?
+                    .map(|km| km.name);
+                names.insert(policy.key_manager.clone(), name.clone());
+                name
+            }
+        };
+        match name {
+            Some(name) => policy.key_manager = name,
+            None => errors.push(FieldError::new(
+                field,
+                format!(
+                    "no key manager is named or has the id `{}`",
+                    policy.key_manager
+                ),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Validation(errors));
+    }
+    Ok(Cow::Owned(resolved))
+}
+
 /// Stores a validated new design (created, or imported from OpenAPI).
 pub async fn create(
     state: &AppState,
@@ -96,6 +140,7 @@ pub async fn create(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.create", "apis");
     audit::attempt(state, actor, change.clone(), async {
+        let design = &*resolve_key_managers(state, design).await?;
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
         refuse_taken_context(&mut *tx, design, None).await?;
@@ -122,6 +167,7 @@ pub async fn replace(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.update", "apis").on(id);
     audit::attempt(state, actor, change.clone(), async {
+        let design = &*resolve_key_managers(state, design).await?;
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
         let current = store::lock(&mut tx, id, RowLock::Update)

@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use super::apis::{refuse_taken_context, refuse_too_many_resources, write_error};
+use super::apis::{
+    refuse_taken_context, refuse_too_many_resources, resolve_key_managers, write_error,
+};
 use super::audit::{self, Change};
 use super::environments;
 use super::{Actor, AppState, ServiceError};
@@ -193,6 +195,8 @@ async fn adopt(
     )
     .map_err(|e| ServiceError::Validation(vec![e]))?;
     let design = ApiDesign::parse(&mapped.draft).map_err(ServiceError::Validation)?;
+    // Adoption writes the API itself, so it resolves key managers as every write does.
+    let design = resolve_key_managers(state, &design).await?.into_owned();
     refuse_too_many_resources(state, &design)?;
 
     let mut tx = state.db.begin().await?;

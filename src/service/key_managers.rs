@@ -11,6 +11,7 @@ use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
 use crate::domain::validation::WriteOnly;
 use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
+use crate::store::apis as api_store;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite, UpsertError};
 use crate::store::rotation::key_manager_context;
 
@@ -188,6 +189,35 @@ async fn issuer_holder(
         .find(|km| km.id != write.id))
 }
 
+/// How many APIs a refusal names; the rest are counted.
+const NAMED_APIS: i64 = 5;
+
+/// Refuses to delete a key manager that a managed policy of an API's current design
+/// names: its authorizer would be left with no issuer to trust.
+async fn refuse_if_named_by_apis(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+    id: KeyManagerId,
+) -> Result<(), ServiceError> {
+    let apis = api_store::naming_key_manager(conn, name, id, NAMED_APIS).await?;
+    let Some((_, _, total)) = apis.first() else {
+        return Ok(());
+    };
+    let mut named: Vec<String> = apis
+        .iter()
+        .map(|(api, api_name, _)| format!("`{api_name}` (id {api})"))
+        .collect();
+    let more = total - apis.len() as i64;
+    if more > 0 {
+        named.push(format!("{more} more"));
+    }
+    Err(ServiceError::Conflict(format!(
+        "key manager `{name}` secures resources of the APIs {}: remove its policies from \
+         them first",
+        named.join(", ")
+    )))
+}
+
 fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
     ServiceError::Conflict(format!(
         "key manager `{}` already has the issuer `{}`; an issuer belongs to one key manager",
@@ -196,7 +226,7 @@ fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
 }
 
 /// Deletes a key manager (with the applications' keys at it) if `precondition` accepts
-/// its version.
+/// its version and no API's design secures resources with it.
 pub async fn delete(
     state: &AppState,
     id: KeyManagerId,
@@ -206,11 +236,12 @@ pub async fn delete(
     let change = Change::new("key-managers.delete", "key-managers").on(id);
     audit::attempt(state, actor, change.clone(), async {
         let mut tx = state.db.begin().await?;
-        let version = store::delete(&mut *tx, id)
+        let (version, name) = store::delete(&mut *tx, id)
             .await?
             .ok_or(ServiceError::NotFound("key manager"))?;
         // Refused, the transaction ends without a commit: nothing was deleted.
         precondition.check(version)?;
+        refuse_if_named_by_apis(&mut tx, &name, id).await?;
         audit::record(&mut *tx, actor, &change).await?;
         Ok(tx.commit().await?)
     })

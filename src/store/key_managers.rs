@@ -146,9 +146,12 @@ pub async fn list(
     .await
 }
 
-/// Deletes a key manager; its version, or `None` when there was none.
-pub async fn delete(db: impl PgExecutor<'_>, id: KeyManagerId) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("DELETE FROM key_managers WHERE id = $1 RETURNING version")
+/// Deletes a key manager; its version and name, or `None` when there was none.
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    id: KeyManagerId,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("DELETE FROM key_managers WHERE id = $1 RETURNING version, name")
         .bind(id)
         .fetch_optional(db)
         .await

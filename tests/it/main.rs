@@ -27,6 +27,7 @@ mod errors;
 mod health;
 mod key_managers;
 mod managed_authorizer;
+mod managed_policies;
 mod operator;
 mod publisher_apis;
 mod publisher_import;
