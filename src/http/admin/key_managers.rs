@@ -272,6 +272,7 @@ async fn patch_key_manager(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An API's design has a managed policy naming it; the detail names the APIs", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_key_manager(
