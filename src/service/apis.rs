@@ -206,7 +206,7 @@ pub async fn import(
     overrides: Overrides,
     actor: &Actor,
 ) -> Result<FromDocument, ServiceError> {
-    let imported = read_document(state, document, overrides, Defaults::default()).await?;
+    let imported = read_document(state, document, overrides, Defaults::default(), None).await?;
     let row = create(state, &imported.design, actor).await?;
     Ok(FromDocument {
         row,
@@ -219,7 +219,8 @@ pub async fn import(
 /// Replaces an API's design with what a document describes, as `replace` does (same
 /// precondition, guards and audit), keeping what fedgate holds and the document does
 /// not say: CORS, key managers, policies (a resource's while its method and path
-/// exist), and the context and endpoint when the document names none.
+/// exist; they win over managed ones the document's security implies), and the context
+/// and endpoint when the document names none.
 pub async fn update_from_document(
     state: &AppState,
     id: ApiId,
@@ -233,8 +234,8 @@ pub async fn update_from_document(
         context: Some(current.design.context.as_str().to_owned()),
         endpoint_url: Some(current.design.endpoint_url.as_str().to_owned()),
     };
-    let mut imported = read_document(state, document, overrides, defaults).await?;
-    keep_held(&mut imported.design, imported.declares, &current.design);
+    let imported =
+        read_document(state, document, overrides, defaults, Some(&current.design)).await?;
     let changes = resource_changes(&current.design, &imported.design);
     // Merged onto the version read: a change made meanwhile fails the write.
     let pinned = precondition.pinned(current.version);
@@ -247,18 +248,35 @@ pub async fn update_from_document(
     })
 }
 
-/// The design a document describes, its security schemes matched to the registered
-/// key managers (by issuer or token URL).
+/// The design a document describes, with what fedgate holds of the API `current` (an
+/// update), secured by managed policies where its security requirements name a
+/// registered key manager.
 async fn read_document(
     state: &AppState,
     document: &Value,
     overrides: Overrides,
     defaults: Defaults,
+    current: Option<&ApiDesign>,
 ) -> Result<ImportedDesign, ServiceError> {
     let mut imported = openapi::import(document, overrides, defaults)
         .map_err(|error| ServiceError::Validation(vec![error]))?
         .into_design()
         .map_err(ServiceError::Validation)?;
+    match_key_managers(state, &mut imported).await?;
+    if let Some(current) = current {
+        keep_held(&mut imported.design, imported.declares, current);
+    }
+    // After keep_held: what the API holds wins over what its security implies.
+    imported.secure();
+    Ok(imported)
+}
+
+/// Matches the document's token schemes to the registered key managers (by issuer or
+/// token URL).
+async fn match_key_managers(
+    state: &AppState,
+    imported: &mut ImportedDesign,
+) -> Result<(), ServiceError> {
     let token_schemes = |s: &&mut DeclaredScheme| {
         matches!(
             s.scheme_type,
@@ -270,7 +288,7 @@ async fn read_document(
         .iter_mut()
         .any(|s| token_schemes(&s))
     {
-        return Ok(imported);
+        return Ok(());
     }
     let managers = all_key_managers(state).await?;
     for scheme in imported.security_schemes.iter_mut().filter(token_schemes) {
@@ -285,14 +303,14 @@ async fn read_document(
             imported.warnings.push(FieldError::new(
                 &scheme.field,
                 format!(
-                    "names the registered key manager `{}`; attach a policy to secure the \
-                     API with its tokens",
+                    "names the registered key manager `{}`: the operations that require \
+                     it are secured by a fedgate-managed authorizer with their scopes",
                     km.name
                 ),
             ));
         }
     }
-    Ok(imported)
+    Ok(())
 }
 
 async fn all_key_managers(state: &AppState) -> Result<Vec<KeyManagerRow>, ServiceError> {
