@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::publisher::{api_body, api_path};
+use crate::common::publisher::{api_body, api_path, oauth_policy};
 use crate::common::{TestApp, error_fields, expect_problem, spawn_app};
 
 pub fn managed(key_manager: &str, scopes: &[&str]) -> Value {
@@ -111,4 +111,70 @@ async fn a_key_manager_an_api_names_is_not_deleted() {
     app.merge_patch_ok(&shop, &token, &json!({"policies": []}), None)
         .await;
     assert_eq!(app.delete(&okta_path, &admin).await.status(), 204);
+}
+
+#[tokio::test]
+async fn views_show_the_key_manager_and_scopes_but_no_arns() {
+    let app = spawn_app().await;
+    let publisher = app.publisher_token().await;
+    let developer = app.developer("dev-one").await;
+    key_manager(&app, "okta").await;
+    key_manager(&app, "corp").await;
+    key_manager(&app, "unrelated").await;
+    let mut body = api_body("Pets");
+    body["keyManagers"] = json!(["corp"]);
+    body["policies"] = json!([oauth_policy("api-authorizer")]);
+    body["resources"][0]["policies"] = json!([managed("okta", &["pets:read"])]);
+    let api = app.create_api(&publisher, &body).await;
+    assert_eq!(
+        api["resources"][0]["effectivePolicy"],
+        json!({"source": "resource", "policy": managed("okta", &["pets:read"])})
+    );
+    assert_eq!(api["resources"][1]["effectivePolicy"]["source"], "api");
+    let id = api["id"].as_str().unwrap();
+    app.lifecycle(&publisher, id, "publish").await;
+
+    let portal = app
+        .get_ok(&format!("/devportal/v1/apis/{id}"), &developer)
+        .await;
+    assert_eq!(
+        portal["resources"],
+        json!([
+            {"method": "GET", "path": "/pets", "description": "List pets", "secured": true,
+             "keyManager": "okta", "scopes": ["pets:read"]},
+            {"method": "GET", "path": "/pets/{petId}", "description": "One pet", "secured": true},
+        ])
+    );
+    let names: Vec<&str> = portal["keyManagers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|km| km["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "the listed one and the managed one: {names:?}"
+    );
+    assert!(names.contains(&"corp") && names.contains(&"okta"));
+
+    let document = app
+        .get_ok(&format!("/devportal/v1/apis/{id}/openapi"), &developer)
+        .await;
+    assert_eq!(
+        document["paths"]["/pets"]["get"]["security"],
+        json!([{"okta": ["pets:read"]}])
+    );
+    assert_eq!(
+        document["paths"]["/pets/{petId}"]["get"]["security"],
+        json!([{"corp": []}])
+    );
+    let okta = &document["components"]["securitySchemes"]["okta"]["flows"]["clientCredentials"];
+    assert_eq!(okta["tokenUrl"], "https://okta.example.com/token");
+    assert_eq!(okta["scopes"], json!({"pets:read": ""}));
+    for text in [portal.to_string(), document.to_string()] {
+        for internal in ["arn:aws", "petstore.example.com", "authorizer"] {
+            assert!(!text.contains(internal), "`{internal}` leaked into {text}");
+        }
+    }
 }

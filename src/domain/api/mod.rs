@@ -287,6 +287,24 @@ impl ApiDesign {
             .any(|p| p.managed().is_some())
     }
 
+    /// Whether the API lists the key manager `name` among those issuing its tokens
+    /// (listing none means every one).
+    pub fn lists_key_manager(&self, name: &str) -> bool {
+        self.key_managers.is_empty() || self.key_managers.iter().any(|k| k == name)
+    }
+
+    /// Whether callers of the API may need tokens of the key manager `name`: the API
+    /// lists it, or a managed policy names it.
+    pub fn takes_tokens_of(&self, name: &str) -> bool {
+        self.lists_key_manager(name)
+            || self
+                .policies
+                .iter()
+                .chain(self.resources.iter().flat_map(|r| &r.policies))
+                .filter_map(Policy::managed)
+                .any(|m| m.key_manager == name)
+    }
+
     /// The policy AWS will enforce on `resource`.
     pub fn effective_policy(&self, resource: &Resource) -> EffectivePolicy {
         effective_policy(&self.policies, &resource.policies)
