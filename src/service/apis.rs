@@ -19,7 +19,7 @@ use crate::domain::validation::FieldError;
 use crate::store::RowLock;
 use crate::store::apis::{self as store, ApiRow, WriteError};
 use crate::store::deployments as deployment_store;
-use crate::store::key_managers::KeyManagerRow;
+use crate::store::key_managers::{self as key_manager_store, KeyManagerRow};
 use crate::store::revisions::{self, CreateOutcome, RevisionRow};
 
 /// A refused write of `design` as the API `id` (`None`: a new one). A context taken by a
@@ -132,6 +132,25 @@ pub(super) async fn resolve_key_managers<'d>(
     Ok(Cow::Owned(resolved))
 }
 
+/// Holds the key managers the design's managed policies name until the write commits;
+/// one deleted or renamed since `resolve_key_managers` looked it up refuses the write.
+pub(super) async fn lock_key_managers(
+    tx: &mut sqlx::PgConnection,
+    design: &ApiDesign,
+) -> Result<(), ServiceError> {
+    let named = design.managed_key_managers();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let found = key_manager_store::lock_names(tx, &named).await?;
+    match named.iter().find(|n| !found.iter().any(|f| f == *n)) {
+        Some(gone) => Err(ServiceError::Conflict(format!(
+            "key manager `{gone}` was deleted or renamed meanwhile; name a registered one"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Stores a validated new design (created, or imported from OpenAPI).
 pub async fn create(
     state: &AppState,
@@ -143,6 +162,7 @@ pub async fn create(
         let design = &*resolve_key_managers(state, design).await?;
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
+        lock_key_managers(&mut tx, design).await?;
         refuse_taken_context(&mut *tx, design, None).await?;
         let row = match store::insert(&mut *tx, design, actor.name()).await {
             Ok(row) => row,
@@ -175,6 +195,7 @@ pub async fn replace(
             .ok_or(ServiceError::NotFound("API"))?;
         precondition.check(current.version)?;
         refuse_if_deleting(&current)?;
+        lock_key_managers(&mut tx, design).await?;
         refuse_taken_context(&mut *tx, design, Some(id)).await?;
         let row = match store::update(&mut tx, id, design, actor.name()).await {
             Ok(row) => row,

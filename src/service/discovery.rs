@@ -12,7 +12,8 @@
 use std::collections::HashMap;
 
 use super::apis::{
-    refuse_taken_context, refuse_too_many_resources, resolve_key_managers, write_error,
+    lock_key_managers, refuse_taken_context, refuse_too_many_resources, resolve_key_managers,
+    write_error,
 };
 use super::audit::{self, Change};
 use super::environments;
@@ -205,6 +206,7 @@ async fn adopt(
         .ok_or(ServiceError::NotFound("environment"))?;
     deployment_store::lock_rest_api(&mut tx, rest_api_id).await?;
     refuse_recorded(&mut *tx, rest_api_id).await?;
+    lock_key_managers(&mut tx, &design).await?;
     refuse_taken_context(&mut *tx, &design, None).await?;
     let api = match api_store::insert_as(&mut *tx, api_id, &design, actor.name()).await {
         Ok(row) => row,

@@ -137,22 +137,37 @@ pub async fn replace(
         let current = find(state, id).await?;
         precondition.check(current.version)?;
         let write = to_write(state, request, id, Some(&current), actor.name()).await?;
-        save(state, &write, Some(current.version), actor, &change).await
+        // API designs name it by name: a rename would leave them naming none.
+        let renamed = (write.name != current.name).then_some(current.name.as_str());
+        let existing = Existing {
+            version: current.version,
+            renamed_from: renamed,
+        };
+        save(state, &write, Some(existing), actor, &change).await
     })
     .await
 }
 
-/// Writes a key manager (inserts, or replaces `expected_version`) with its audit entry,
-/// unless another key manager has its issuer: a token's issuer must name one key
-/// manager. Checked in the write's transaction; two writes racing for one issuer are
-/// settled by the unique index, and the loser is told the same.
+/// The key manager a `save` replaces.
+struct Existing<'a> {
+    version: i64,
+    /// Its name, when the write gives it another.
+    renamed_from: Option<&'a str>,
+}
+
+/// Writes a key manager (inserts, or replaces `existing`) with its audit entry, unless
+/// another key manager has its issuer: a token's issuer must name one key manager.
+/// Checked in the write's transaction; two writes racing for one issuer are settled by
+/// the unique index, and the loser is told the same. A rename is refused while an API's
+/// design names the old name.
 async fn save(
     state: &AppState,
     write: &KeyManagerWrite,
-    expected_version: Option<i64>,
+    existing: Option<Existing<'_>>,
     actor: &Actor,
     change: &Change,
 ) -> Result<KeyManagerRow, ServiceError> {
+    let expected_version = existing.as_ref().map(|e| e.version);
     let mut tx = state.db.begin().await?;
     if let Some(holder) = issuer_holder(&mut *tx, write).await? {
         return Err(issuer_taken(&holder));
@@ -173,6 +188,11 @@ async fn save(
             return Err(ServiceError::from_write(e, "a key manager", &write.name));
         }
     };
+    // After the write, which holds the row: an API write naming the old name waits for
+    // it and then finds none, and one committed before is seen here.
+    if let Some(old) = existing.and_then(|e| e.renamed_from) {
+        refuse_if_named_by_apis(&mut tx, old, write.id, "renaming").await?;
+    }
     audit::record(&mut *tx, actor, change).await?;
     tx.commit().await?;
     Ok(row)
@@ -192,12 +212,13 @@ async fn issuer_holder(
 /// How many APIs a refusal names; the rest are counted.
 const NAMED_APIS: i64 = 5;
 
-/// Refuses to delete a key manager that a managed policy of an API's current design
-/// names: its authorizer would be left with no issuer to trust.
+/// Refuses to delete or rename (`doing`) a key manager that a managed policy of an API's
+/// current design names: the policy would name no key manager.
 async fn refuse_if_named_by_apis(
     conn: &mut sqlx::PgConnection,
     name: &str,
     id: KeyManagerId,
+    doing: &str,
 ) -> Result<(), ServiceError> {
     let apis = api_store::naming_key_manager(conn, name, id, NAMED_APIS).await?;
     let Some((_, _, total)) = apis.first() else {
@@ -213,7 +234,7 @@ async fn refuse_if_named_by_apis(
     }
     Err(ServiceError::Conflict(format!(
         "key manager `{name}` secures resources of the APIs {}: remove its policies from \
-         them first",
+         them before {doing} it",
         named.join(", ")
     )))
 }
@@ -241,7 +262,7 @@ pub async fn delete(
             .ok_or(ServiceError::NotFound("key manager"))?;
         // Refused, the transaction ends without a commit: nothing was deleted.
         precondition.check(version)?;
-        refuse_if_named_by_apis(&mut tx, &name, id).await?;
+        refuse_if_named_by_apis(&mut tx, &name, id, "deleting").await?;
         audit::record(&mut *tx, actor, &change).await?;
         Ok(tx.commit().await?)
     })

@@ -157,6 +157,18 @@ pub async fn delete(
         .await
 }
 
+/// Of `names`, those of key managers that exist, share-locked until the transaction
+/// ends: none of them is deleted or renamed meanwhile.
+pub async fn lock_names(
+    conn: &mut sqlx::PgConnection,
+    names: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM key_managers WHERE name = ANY($1) FOR SHARE")
+        .bind(names)
+        .fetch_all(conn)
+        .await
+}
+
 pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<KeyManagerRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM key_managers WHERE name = $1"

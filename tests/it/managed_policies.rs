@@ -77,7 +77,7 @@ async fn key_managers_are_resolved_on_every_write_and_stored_by_name() {
 }
 
 #[tokio::test]
-async fn a_key_manager_an_api_names_is_not_deleted() {
+async fn a_key_manager_an_api_names_is_neither_deleted_nor_renamed() {
     let app = spawn_app().await;
     let token = app.publisher_token().await;
     let admin = app.admin_token().await;
@@ -98,6 +98,27 @@ async fn a_key_manager_an_api_names_is_not_deleted() {
         "{detail}"
     );
     app.get_ok(&okta_path, &admin).await;
+
+    // Designs name it by name, so it keeps its name while they do; the rest may change.
+    let mut replacement = json!({"name": "okta-2", "type": "oidc",
+        "issuer": "https://okta.example.com/", "jwksUri": "https://okta.example.com/jwks",
+        "tokenEndpoint": "https://okta.example.com/token"});
+    let problem = expect_problem(
+        app.put_json(&okta_path, &admin, &replacement, None).await,
+        409,
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("before renaming it"),
+        "{problem}"
+    );
+    replacement["name"] = json!("okta");
+    replacement["displayName"] = json!("Okta");
+    let response = app.put_json(&okta_path, &admin, &replacement, None).await;
+    assert_eq!(response.status(), 200);
     let unused_path = format!("/admin/v1/key-managers/{}", unused["id"].as_str().unwrap());
     assert_eq!(app.delete(&unused_path, &admin).await.status(), 204);
 

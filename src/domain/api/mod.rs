@@ -279,12 +279,28 @@ impl ApiDesign {
         all
     }
 
-    /// Whether any policy of the design is a managed one.
-    pub fn has_managed_policies(&self) -> bool {
+    /// The policies of the API and of every resource.
+    fn all_policies(&self) -> impl Iterator<Item = &Policy> {
         self.policies
             .iter()
             .chain(self.resources.iter().flat_map(|r| &r.policies))
-            .any(|p| p.managed().is_some())
+    }
+
+    /// Whether any policy of the design is a managed one.
+    pub fn has_managed_policies(&self) -> bool {
+        self.all_policies().any(|p| p.managed().is_some())
+    }
+
+    /// The key managers the managed policies name, each once.
+    pub fn managed_key_managers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .all_policies()
+            .filter_map(Policy::managed)
+            .map(|m| m.key_manager.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// Whether the API lists the key manager `name` among those issuing its tokens
@@ -296,13 +312,7 @@ impl ApiDesign {
     /// Whether callers of the API may need tokens of the key manager `name`: the API
     /// lists it, or a managed policy names it.
     pub fn takes_tokens_of(&self, name: &str) -> bool {
-        self.lists_key_manager(name)
-            || self
-                .policies
-                .iter()
-                .chain(self.resources.iter().flat_map(|r| &r.policies))
-                .filter_map(Policy::managed)
-                .any(|m| m.key_manager == name)
+        self.lists_key_manager(name) || self.managed_key_managers().contains(&name)
     }
 
     /// The policy AWS will enforce on `resource`.
