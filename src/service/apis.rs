@@ -2,6 +2,9 @@
 //! delete undeploys everywhere first and answers at once; the worker deletes the API after
 //! the last undeploy.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::audit::{self, Change};
@@ -16,7 +19,7 @@ use crate::domain::validation::FieldError;
 use crate::store::RowLock;
 use crate::store::apis::{self as store, ApiRow, WriteError};
 use crate::store::deployments as deployment_store;
-use crate::store::key_managers::KeyManagerRow;
+use crate::store::key_managers::{self as key_manager_store, KeyManagerRow};
 use crate::store::revisions::{self, CreateOutcome, RevisionRow};
 
 /// A refused write of `design` as the API `id` (`None`: a new one). A context taken by a
@@ -88,6 +91,66 @@ pub(super) fn refuse_too_many_resources(
     Ok(())
 }
 
+/// The design with each managed policy naming its key manager by name: one given by id
+/// is stored by its name. Refuses a key manager that is not registered, naming every
+/// such field. Reads the pool, so call it before a transaction opens.
+pub(super) async fn resolve_key_managers<'d>(
+    state: &AppState,
+    design: &'d ApiDesign,
+) -> Result<Cow<'d, ApiDesign>, ServiceError> {
+    if !design.has_managed_policies() {
+        return Ok(Cow::Borrowed(design));
+    }
+    let mut resolved = design.clone();
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    let mut errors = Vec::new();
+    for (field, policy) in resolved.managed_policies_mut() {
+        let name = match names.get(&policy.key_manager) {
+            Some(name) => name.clone(),
+            None => {
+                let name = key_managers::lookup(state, &policy.key_manager)
+                    .await?
+                    .map(|km| km.name);
+                names.insert(policy.key_manager.clone(), name.clone());
+                name
+            }
+        };
+        match name {
+            Some(name) => policy.key_manager = name,
+            None => errors.push(FieldError::new(
+                field,
+                format!(
+                    "no key manager is named or has the id `{}`",
+                    policy.key_manager
+                ),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Validation(errors));
+    }
+    Ok(Cow::Owned(resolved))
+}
+
+/// Holds the key managers the design's managed policies name until the write commits;
+/// one deleted or renamed since `resolve_key_managers` looked it up refuses the write.
+pub(super) async fn lock_key_managers(
+    tx: &mut sqlx::PgConnection,
+    design: &ApiDesign,
+) -> Result<(), ServiceError> {
+    let named = design.managed_key_managers();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let found = key_manager_store::lock_names(tx, &named).await?;
+    match named.iter().find(|n| !found.iter().any(|f| f == *n)) {
+        Some(gone) => Err(ServiceError::Conflict(format!(
+            "key manager `{gone}` was deleted or renamed meanwhile; name a registered one"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Stores a validated new design (created, or imported from OpenAPI).
 pub async fn create(
     state: &AppState,
@@ -96,8 +159,10 @@ pub async fn create(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.create", "apis");
     audit::attempt(state, actor, change.clone(), async {
+        let design = &*resolve_key_managers(state, design).await?;
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
+        lock_key_managers(&mut tx, design).await?;
         refuse_taken_context(&mut *tx, design, None).await?;
         let row = match store::insert(&mut *tx, design, actor.name()).await {
             Ok(row) => row,
@@ -122,6 +187,7 @@ pub async fn replace(
 ) -> Result<ApiRow, ServiceError> {
     let change = Change::new("apis.update", "apis").on(id);
     audit::attempt(state, actor, change.clone(), async {
+        let design = &*resolve_key_managers(state, design).await?;
         refuse_too_many_resources(state, design)?;
         let mut tx = state.db.begin().await?;
         let current = store::lock(&mut tx, id, RowLock::Update)
@@ -129,6 +195,7 @@ pub async fn replace(
             .ok_or(ServiceError::NotFound("API"))?;
         precondition.check(current.version)?;
         refuse_if_deleting(&current)?;
+        lock_key_managers(&mut tx, design).await?;
         refuse_taken_context(&mut *tx, design, Some(id)).await?;
         let row = match store::update(&mut tx, id, design, actor.name()).await {
             Ok(row) => row,
@@ -160,7 +227,7 @@ pub async fn import(
     overrides: Overrides,
     actor: &Actor,
 ) -> Result<FromDocument, ServiceError> {
-    let imported = read_document(state, document, overrides, Defaults::default()).await?;
+    let imported = read_document(state, document, overrides, Defaults::default(), None).await?;
     let row = create(state, &imported.design, actor).await?;
     Ok(FromDocument {
         row,
@@ -173,7 +240,8 @@ pub async fn import(
 /// Replaces an API's design with what a document describes, as `replace` does (same
 /// precondition, guards and audit), keeping what fedgate holds and the document does
 /// not say: CORS, key managers, policies (a resource's while its method and path
-/// exist), and the context and endpoint when the document names none.
+/// exist; they win over managed ones the document's security implies), and the context
+/// and endpoint when the document names none.
 pub async fn update_from_document(
     state: &AppState,
     id: ApiId,
@@ -187,8 +255,8 @@ pub async fn update_from_document(
         context: Some(current.design.context.as_str().to_owned()),
         endpoint_url: Some(current.design.endpoint_url.as_str().to_owned()),
     };
-    let mut imported = read_document(state, document, overrides, defaults).await?;
-    keep_held(&mut imported.design, imported.declares, &current.design);
+    let imported =
+        read_document(state, document, overrides, defaults, Some(&current.design)).await?;
     let changes = resource_changes(&current.design, &imported.design);
     // Merged onto the version read: a change made meanwhile fails the write.
     let pinned = precondition.pinned(current.version);
@@ -201,18 +269,35 @@ pub async fn update_from_document(
     })
 }
 
-/// The design a document describes, its security schemes matched to the registered
-/// key managers (by issuer or token URL).
+/// The design a document describes, with what fedgate holds of the API `current` (an
+/// update), secured by managed policies where its security requirements name a
+/// registered key manager.
 async fn read_document(
     state: &AppState,
     document: &Value,
     overrides: Overrides,
     defaults: Defaults,
+    current: Option<&ApiDesign>,
 ) -> Result<ImportedDesign, ServiceError> {
     let mut imported = openapi::import(document, overrides, defaults)
         .map_err(|error| ServiceError::Validation(vec![error]))?
         .into_design()
         .map_err(ServiceError::Validation)?;
+    match_key_managers(state, &mut imported).await?;
+    if let Some(current) = current {
+        keep_held(&mut imported.design, imported.declares, current);
+    }
+    // After keep_held: what the API holds wins over what its security implies.
+    imported.secure();
+    Ok(imported)
+}
+
+/// Matches the document's token schemes to the registered key managers (by issuer or
+/// token URL).
+async fn match_key_managers(
+    state: &AppState,
+    imported: &mut ImportedDesign,
+) -> Result<(), ServiceError> {
     let token_schemes = |s: &&mut DeclaredScheme| {
         matches!(
             s.scheme_type,
@@ -224,7 +309,7 @@ async fn read_document(
         .iter_mut()
         .any(|s| token_schemes(&s))
     {
-        return Ok(imported);
+        return Ok(());
     }
     let managers = all_key_managers(state).await?;
     for scheme in imported.security_schemes.iter_mut().filter(token_schemes) {
@@ -239,14 +324,14 @@ async fn read_document(
             imported.warnings.push(FieldError::new(
                 &scheme.field,
                 format!(
-                    "names the registered key manager `{}`; attach a policy to secure the \
-                     API with its tokens",
+                    "names the registered key manager `{}`: the operations that require \
+                     it are secured by a fedgate-managed authorizer with their scopes",
                     km.name
                 ),
             ));
         }
     }
-    Ok(imported)
+    Ok(())
 }
 
 async fn all_key_managers(state: &AppState) -> Result<Vec<KeyManagerRow>, ServiceError> {

@@ -68,17 +68,15 @@ pub async fn endpoints(state: &AppState, id: ApiId) -> Result<Vec<Endpoint>, Ser
     Ok(endpoints)
 }
 
-/// The key managers the API names, or every key manager when it names none.
+/// The key managers whose tokens the API takes: those it lists (every one when it
+/// lists none) and those its managed policies name.
 pub async fn key_managers_of(
     state: &AppState,
     design: &ApiDesign,
 ) -> Result<Vec<KeyManagerRow>, ServiceError> {
     let all = key_managers::list(&state.db, None, 1000).await?;
-    if design.key_managers.is_empty() {
-        return Ok(all);
-    }
     Ok(all
         .into_iter()
-        .filter(|km| design.key_managers.contains(&km.name))
+        .filter(|km| design.takes_tokens_of(&km.name))
         .collect())
 }

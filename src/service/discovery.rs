@@ -11,7 +11,10 @@
 
 use std::collections::HashMap;
 
-use super::apis::{refuse_taken_context, refuse_too_many_resources, write_error};
+use super::apis::{
+    lock_key_managers, refuse_taken_context, refuse_too_many_resources, resolve_key_managers,
+    write_error,
+};
 use super::audit::{self, Change};
 use super::environments;
 use super::{Actor, AppState, ServiceError};
@@ -193,6 +196,8 @@ async fn adopt(
     )
     .map_err(|e| ServiceError::Validation(vec![e]))?;
     let design = ApiDesign::parse(&mapped.draft).map_err(ServiceError::Validation)?;
+    // Adoption writes the API itself, so it resolves key managers as every write does.
+    let design = resolve_key_managers(state, &design).await?.into_owned();
     refuse_too_many_resources(state, &design)?;
 
     let mut tx = state.db.begin().await?;
@@ -201,6 +206,7 @@ async fn adopt(
         .ok_or(ServiceError::NotFound("environment"))?;
     deployment_store::lock_rest_api(&mut tx, rest_api_id).await?;
     refuse_recorded(&mut *tx, rest_api_id).await?;
+    lock_key_managers(&mut tx, &design).await?;
     refuse_taken_context(&mut *tx, &design, None).await?;
     let api = match api_store::insert_as(&mut *tx, api_id, &design, actor.name()).await {
         Ok(row) => row,

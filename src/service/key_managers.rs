@@ -12,6 +12,7 @@ use crate::domain::key_manager::{Discovery, KeyManagerInput, KeyManagerSpec};
 use crate::domain::validation::WriteOnly;
 use crate::idp::{IdpError, discovery};
 use crate::secrets::Sealed;
+use crate::store::apis as api_store;
 use crate::store::deployments;
 use crate::store::key_managers::{self as store, KeyManagerRow, KeyManagerWrite, UpsertError};
 use crate::store::managed_authorizers;
@@ -139,22 +140,37 @@ pub async fn replace(
         let current = find(state, id).await?;
         precondition.check(current.version)?;
         let write = to_write(state, request, id, Some(&current), actor.name()).await?;
-        save(state, &write, Some(current.version), actor, &change).await
+        // API designs name it by name: a rename would leave them naming none.
+        let renamed = (write.name != current.name).then_some(current.name.as_str());
+        let existing = Existing {
+            version: current.version,
+            renamed_from: renamed,
+        };
+        save(state, &write, Some(existing), actor, &change).await
     })
     .await
 }
 
-/// Writes a key manager (inserts, or replaces `expected_version`) with its audit entry,
-/// unless another key manager has its issuer: a token's issuer must name one key
-/// manager. Checked in the write's transaction; two writes racing for one issuer are
-/// settled by the unique index, and the loser is told the same.
+/// The key manager a `save` replaces.
+struct Existing<'a> {
+    version: i64,
+    /// Its name, when the write gives it another.
+    renamed_from: Option<&'a str>,
+}
+
+/// Writes a key manager (inserts, or replaces `existing`) with its audit entry, unless
+/// another key manager has its issuer: a token's issuer must name one key manager.
+/// Checked in the write's transaction; two writes racing for one issuer are settled by
+/// the unique index, and the loser is told the same. A rename is refused while an API's
+/// design names the old name.
 async fn save(
     state: &AppState,
     write: &KeyManagerWrite,
-    expected_version: Option<i64>,
+    existing: Option<Existing<'_>>,
     actor: &Actor,
     change: &Change,
 ) -> Result<KeyManagerRow, ServiceError> {
+    let expected_version = existing.as_ref().map(|e| e.version);
     let mut tx = state.db.begin().await?;
     if let Some(holder) = issuer_holder(&mut *tx, write).await? {
         return Err(issuer_taken(&holder));
@@ -175,6 +191,11 @@ async fn save(
             return Err(ServiceError::from_write(e, "a key manager", &write.name));
         }
     };
+    // After the write, which holds the row: an API write naming the old name waits for
+    // it and then finds none, and one committed before is seen here.
+    if let Some(old) = existing.and_then(|e| e.renamed_from) {
+        refuse_if_named_by_apis(&mut tx, old, write.id, "renaming").await?;
+    }
     audit::record(&mut *tx, actor, change).await?;
     let refreshes = queue_authorizer_refreshes(&mut tx, row.id, actor).await?;
     tx.commit().await?;
@@ -218,6 +239,36 @@ async fn issuer_holder(
         .find(|km| km.id != write.id))
 }
 
+/// How many APIs a refusal names; the rest are counted.
+const NAMED_APIS: i64 = 5;
+
+/// Refuses to delete or rename (`doing`) a key manager that a managed policy of an API's
+/// current design names: the policy would name no key manager.
+async fn refuse_if_named_by_apis(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+    id: KeyManagerId,
+    doing: &str,
+) -> Result<(), ServiceError> {
+    let apis = api_store::naming_key_manager(conn, name, id, NAMED_APIS).await?;
+    let Some((_, _, total)) = apis.first() else {
+        return Ok(());
+    };
+    let mut named: Vec<String> = apis
+        .iter()
+        .map(|(api, api_name, _)| format!("`{api_name}` (id {api})"))
+        .collect();
+    let more = total - apis.len() as i64;
+    if more > 0 {
+        named.push(format!("{more} more"));
+    }
+    Err(ServiceError::Conflict(format!(
+        "key manager `{name}` secures resources of the APIs {}: remove its policies from \
+         them before {doing} it",
+        named.join(", ")
+    )))
+}
+
 fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
     ServiceError::Conflict(format!(
         "key manager `{}` already has the issuer `{}`; an issuer belongs to one key manager",
@@ -226,7 +277,7 @@ fn issuer_taken(holder: &KeyManagerRow) -> ServiceError {
 }
 
 /// Deletes a key manager (with the applications' keys at it) if `precondition` accepts
-/// its version.
+/// its version and no API's design secures resources with it.
 pub async fn delete(
     state: &AppState,
     id: KeyManagerId,
@@ -236,11 +287,12 @@ pub async fn delete(
     let change = Change::new("key-managers.delete", "key-managers").on(id);
     audit::attempt(state, actor, change.clone(), async {
         let mut tx = state.db.begin().await?;
-        let version = store::delete(&mut *tx, id)
+        let (version, name) = store::delete(&mut *tx, id)
             .await?
             .ok_or(ServiceError::NotFound("key manager"))?;
         // Refused, the transaction ends without a commit: nothing was deleted.
         precondition.check(version)?;
+        refuse_if_named_by_apis(&mut tx, &name, id, "deleting").await?;
         audit::record(&mut *tx, actor, &change).await?;
         Ok(tx.commit().await?)
     })

@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use super::RowLock;
 
 use crate::domain::api::ApiDesign;
-use crate::domain::ids::ApiId;
+use crate::domain::ids::{ApiId, KeyManagerId};
 use crate::domain::lifecycle::LifecycleState;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -239,6 +239,29 @@ pub async fn delete(db: impl PgExecutor<'_>, id: ApiId) -> Result<bool, sqlx::Er
         .execute(db)
         .await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// APIs whose current design has a managed policy (at the API or on a resource) naming
+/// the key manager `name` (or its `id`): at most `limit` of them by name, each with the
+/// count of all.
+pub async fn naming_key_manager(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    id: KeyManagerId,
+    limit: i64,
+) -> Result<Vec<(ApiId, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, count(*) OVER () FROM apis
+         WHERE jsonb_path_exists(design,
+                 '$.policies[*].parameters.keyManager ? (@ == $name || @ == $id)', $1)
+            OR jsonb_path_exists(design,
+                 '$.resources[*].policies[*].parameters.keyManager ? (@ == $name || @ == $id)', $1)
+         ORDER BY name, id LIMIT $2",
+    )
+    .bind(serde_json::json!({"name": name, "id": id.to_string()}))
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 /// The names of the APIs among `ids` that exist.

@@ -146,11 +146,26 @@ pub async fn list(
     .await
 }
 
-/// Deletes a key manager; its version, or `None` when there was none.
-pub async fn delete(db: impl PgExecutor<'_>, id: KeyManagerId) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("DELETE FROM key_managers WHERE id = $1 RETURNING version")
+/// Deletes a key manager; its version and name, or `None` when there was none.
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    id: KeyManagerId,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("DELETE FROM key_managers WHERE id = $1 RETURNING version, name")
         .bind(id)
         .fetch_optional(db)
+        .await
+}
+
+/// Of `names`, those of key managers that exist, share-locked until the transaction
+/// ends: none of them is deleted or renamed meanwhile.
+pub async fn lock_names(
+    conn: &mut sqlx::PgConnection,
+    names: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM key_managers WHERE name = ANY($1) FOR SHARE")
+        .bind(names)
+        .fetch_all(conn)
         .await
 }
 

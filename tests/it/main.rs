@@ -28,6 +28,7 @@ mod health;
 mod key_managers;
 mod managed_authorizer;
 mod managed_policies;
+mod managed_policy_writes;
 mod operator;
 mod publisher_apis;
 mod publisher_import;

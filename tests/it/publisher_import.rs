@@ -564,13 +564,23 @@ async fn declared_security_is_reported_with_the_key_manager_it_names() {
     assert_eq!(
         warnings.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
         [
+            "document.components.securitySchemes.idp",
             "document.components.securitySchemes",
-            "document.components.securitySchemes.idp"
+            "document.security"
         ]
     );
-    assert!(warnings[0].1.contains("`idp`, `key`"), "{warnings:?}");
-    assert!(warnings[0].1.contains("unsecured"), "{warnings:?}");
-    assert!(warnings[1].1.contains("corp-idp"), "{warnings:?}");
+    assert!(warnings[0].1.contains("corp-idp"), "{warnings:?}");
+    // `idp` names a key manager and is carried over; `key` is not.
+    assert!(warnings[1].1.contains("with `key`,"), "{warnings:?}");
+    assert!(warnings[1].1.contains("unsecured"), "{warnings:?}");
+    // Both operations override the document's requirement: neither inherits it, and
+    // an API-level policy would secure them.
+    assert!(
+        warnings[2].1.contains("cannot be expressed"),
+        "{warnings:?}"
+    );
+    assert_eq!(api["policies"], json!([]));
+    assert_eq!(api["resources"][0]["policies"], json!([]));
 
     // Swagger 2.0 securityDefinitions, naming no registered key manager.
     let document = include_str!("../fixtures/openapi/swagger-security.json");
@@ -580,6 +590,118 @@ async fn declared_security_is_reported_with_the_key_manager_it_names() {
         json!([{"name": "oauth", "type": "oauth2", "field": "document.securityDefinitions.oauth"}])
     );
     assert_eq!(warning_fields(&api), ["document.securityDefinitions"]);
+}
+
+fn managed(key_manager: &str, scopes: &[&str]) -> Value {
+    json!({"type": "awsOAuth2", "parameters": {"keyManager": key_manager, "scopes": scopes}})
+}
+
+/// A document securing its operations with `okta`'s tokens (scheme `idp`): the whole
+/// API needs `pets:read`, `POST /pets` also `pets:write`, `GET /health` nothing.
+const OKTA_SECURED: &str = r#"
+openapi: 3.0.3
+info: {title: Okta pets, version: "1"}
+servers: [{url: "https://pets.example.com"}]
+security: [{idp: ["pets:read"]}]
+paths:
+  /pets:
+    get: {responses: {"200": {description: ok}}}
+    post:
+      security: [{key: []}, {idp: ["pets:read", "pets:write"]}]
+      responses: {"200": {description: ok}}
+  /health:
+    get: {security: [], responses: {"200": {description: ok}}}
+components:
+  securitySchemes:
+    idp:
+      type: oauth2
+      flows: {clientCredentials: {tokenUrl: "https://okta.example.com/token", scopes: {}}}
+    key: {type: apiKey, in: header, name: X-Key}
+"#;
+
+#[tokio::test]
+async fn requirements_naming_a_key_manager_become_managed_policies() {
+    let app = spawn_app().await;
+    let token = app.publisher_token().await;
+    app.create_key_manager(&json!({"name": "okta", "type": "oidc",
+        "issuer": "https://okta.example.com/", "jwksUri": "https://okta.example.com/jwks",
+        "tokenEndpoint": "https://okta.example.com/token"}))
+        .await;
+    let api = import_document(&app, &token, "", "application/yaml", OKTA_SECURED).await;
+    // `GET /health` is open, so the document's requirement goes on each resource that
+    // inherits it rather than on the API.
+    assert_eq!(api["policies"], json!([]));
+    assert_eq!(
+        api["resources"][0]["policies"],
+        json!([managed("okta", &["pets:read"])])
+    );
+    assert_eq!(
+        api["resources"][1]["policies"],
+        json!([managed("okta", &["pets:read", "pets:write"])])
+    );
+    assert_eq!(api["resources"][2]["policies"], json!([]));
+    assert_eq!(api["resources"][2]["effectivePolicy"]["source"], "none");
+    let warnings = fields_and_reasons(&json!({"errors": api["warnings"]}));
+    assert_eq!(
+        warnings.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "document.components.securitySchemes.idp",
+            "document.components.securitySchemes",
+            "document.paths./pets.post.security",
+            "document.security"
+        ],
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0]
+            .1
+            .contains("secured by a fedgate-managed authorizer"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[2].1.contains("leaves out the alternative `key`"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[3].1.contains("`document.paths./health.get`"),
+        "{warnings:?}"
+    );
+
+    // An update keeps the policies the API holds: they win over the document's.
+    let id = api["id"].as_str().unwrap();
+    let path = api_path(id, "");
+    let patch = json!({"resources": [
+        {"method": "GET", "path": "/pets", "policies": [oauth_policy("own")]},
+        {"method": "POST", "path": "/pets"},
+        {"method": "GET", "path": "/health"}]});
+    app.merge_patch_ok(&path, &token, &patch, None).await;
+    let response = send_document(
+        &app,
+        reqwest::Method::PUT,
+        &api_path(id, "/openapi"),
+        &token,
+        "application/yaml",
+        OKTA_SECURED,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(
+        updated["resources"][0]["policies"],
+        json!([oauth_policy("own")])
+    );
+    assert_eq!(
+        updated["resources"][1]["policies"],
+        json!([managed("okta", &["pets:read", "pets:write"])])
+    );
+    assert_eq!(updated["changes"]["changed"], json!(["POST /pets"]));
+    let kept = fields_and_reasons(&json!({"errors": updated["warnings"]}));
+    assert!(
+        kept.iter()
+            .any(|(field, reason)| field == "document.paths./pets.get"
+                && reason.starts_with("keeps the policy it has")),
+        "{kept:?}"
+    );
 }
 
 #[tokio::test]

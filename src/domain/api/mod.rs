@@ -17,7 +17,9 @@ use self::cors::Cors;
 use self::draft::{ApiDraft, ResourceDraft};
 use self::endpoint::EndpointUrl;
 use self::path::{BackendPath, PathTemplate, Segment, aws_resource_count, param_clashes};
-use self::policy::{EffectivePolicy, Policy, effective_policy, parse_policies};
+use self::policy::{
+    EffectivePolicy, ManagedAuthorizer, Policy, effective_policy, managed_mut, parse_policies,
+};
 use super::validation::{Errors, FieldError, parsed_string};
 
 /// The longest description fedgate keeps, in characters.
@@ -262,6 +264,55 @@ impl ApiDesign {
     /// them): the root `/` and every path with its parent segments.
     pub fn aws_resource_count(&self) -> usize {
         aws_resource_count(self.resources.iter().map(|r| &r.path))
+    }
+
+    /// Every managed policy of the design, API-level first, with the field naming its
+    /// key manager (`resources[2].policies[0].parameters.keyManager`).
+    pub fn managed_policies_mut(&mut self) -> Vec<(String, &mut ManagedAuthorizer)> {
+        let mut all: Vec<_> = managed_mut(&mut self.policies, "policies").collect();
+        for (r, resource) in self.resources.iter_mut().enumerate() {
+            all.extend(managed_mut(
+                &mut resource.policies,
+                &format!("resources[{r}].policies"),
+            ));
+        }
+        all
+    }
+
+    /// The policies of the API and of every resource.
+    fn all_policies(&self) -> impl Iterator<Item = &Policy> {
+        self.policies
+            .iter()
+            .chain(self.resources.iter().flat_map(|r| &r.policies))
+    }
+
+    /// Whether any policy of the design is a managed one.
+    pub fn has_managed_policies(&self) -> bool {
+        self.all_policies().any(|p| p.managed().is_some())
+    }
+
+    /// The key managers the managed policies name, each once.
+    pub fn managed_key_managers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .all_policies()
+            .filter_map(Policy::managed)
+            .map(|m| m.key_manager.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Whether the API lists the key manager `name` among those issuing its tokens
+    /// (listing none means every one).
+    pub fn lists_key_manager(&self, name: &str) -> bool {
+        self.key_managers.is_empty() || self.key_managers.iter().any(|k| k == name)
+    }
+
+    /// Whether callers of the API may need tokens of the key manager `name`: the API
+    /// lists it, or a managed policy names it.
+    pub fn takes_tokens_of(&self, name: &str) -> bool {
+        self.lists_key_manager(name) || self.managed_key_managers().contains(&name)
     }
 
     /// The policy AWS will enforce on `resource`.

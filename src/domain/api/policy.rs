@@ -250,6 +250,25 @@ impl Policy {
             Policy::AwsOAuth2(p) => p.lambda(),
         }
     }
+
+    fn managed_mut(&mut self) -> Option<&mut ManagedAuthorizer> {
+        match self {
+            Policy::AwsOAuth2(AwsOAuth2::Managed(m)) => Some(m),
+            Policy::AwsOAuth2(AwsOAuth2::Lambda(_)) => None,
+        }
+    }
+}
+
+/// The managed policies of one level's `policies` named `field`, each with the field
+/// naming its key manager (`policies[0].parameters.keyManager`).
+pub fn managed_mut<'p>(
+    policies: &'p mut [Policy],
+    field: &str,
+) -> impl Iterator<Item = (String, &'p mut ManagedAuthorizer)> {
+    policies.iter_mut().enumerate().filter_map(move |(i, p)| {
+        p.managed_mut()
+            .map(|m| (format!("{field}[{i}].parameters.keyManager"), m))
+    })
 }
 
 /// Exactly one form: `keyManager` (+ `scopes`), or `lambdaArn` + `invokeRoleArn`.

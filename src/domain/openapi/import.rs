@@ -7,7 +7,9 @@
 //! it: a trailing `/` (the resource drops it, the backend still gets it), two parameter
 //! names at one position of the path tree (the resource takes the first, the backend
 //! still gets its own), a description over fedgate's limit (truncated), security the
-//! document declares (not carried over). Only what AWS cannot express is refused.
+//! document declares (a registered key manager's becomes managed policies, once the
+//! service has matched the schemes: `ImportedDesign::secure`; the rest is not carried
+//! over). Only what AWS cannot express is refused.
 
 use std::borrow::Cow;
 
@@ -16,7 +18,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::document::load;
-use super::security::{DeclaredScheme, declared_schemes, required_schemes, unsecured_warning};
+use super::security::{
+    DeclaredScheme, DocumentSecurity, OperationSecurity, Requirements, declared_schemes,
+    required_schemes, secure_with_key_managers,
+};
 use super::{EXTENSION, OPERATIONS};
 use crate::domain::api::draft::{ApiDraft, CorsDraft, PolicyDraft, ResourceDraft};
 use crate::domain::api::path::unify_param_names;
@@ -59,6 +64,7 @@ pub struct Imported {
     origins: Vec<(String, String)>,
     warnings: Vec<FieldError>,
     security_schemes: Vec<DeclaredScheme>,
+    security: DocumentSecurity,
     declares: Declares,
 }
 
@@ -69,7 +75,23 @@ pub struct ImportedDesign {
     /// What was adapted or left out, each named by where the document says it.
     pub warnings: Vec<FieldError>,
     pub security_schemes: Vec<DeclaredScheme>,
+    /// The requirements naming them, for `secure`.
+    pub security: DocumentSecurity,
     pub declares: Declares,
+}
+
+impl ImportedDesign {
+    /// Secures the design as the document's requirements say, once its schemes are
+    /// matched to key managers, with a warning for each requirement left out. Policies
+    /// the design has by then (`x-fedgate`'s, or the API's own) win.
+    pub fn secure(&mut self) {
+        secure_with_key_managers(
+            &self.security,
+            &self.security_schemes,
+            &mut self.design,
+            &mut self.warnings,
+        );
+    }
 }
 
 impl Imported {
@@ -82,6 +104,7 @@ impl Imported {
                     design,
                     warnings: self.warnings,
                     security_schemes: self.security_schemes,
+                    security: self.security,
                     declares: self.declares,
                 });
             }
@@ -255,19 +278,21 @@ pub fn import(
             }
         },
     };
-    let mut required = Vec::new();
-    required_schemes(doc.get("security"), &mut required);
+    let mut security = DocumentSecurity {
+        top: Requirements::read(doc.get("security")),
+        ..DocumentSecurity::default()
+    };
+    required_schemes(doc.get("security"), &mut security.required);
     let resources = resources(
         &doc,
         &mut Diagnostics {
             errors: &mut errors,
             warnings: &mut warnings,
-            required: &mut required,
+            security: &mut security,
         },
         &mut from_document,
     );
     let security_schemes = declared_schemes(&doc);
-    warnings.extend(unsecured_warning(&required, &security_schemes));
 
     let draft = ApiDraft {
         name,
@@ -288,6 +313,7 @@ pub fn import(
         origins,
         warnings,
         security_schemes,
+        security,
         declares,
     })
 }
@@ -296,8 +322,8 @@ pub fn import(
 struct Diagnostics<'a> {
     errors: &'a mut Errors,
     warnings: &'a mut Vec<FieldError>,
-    /// Security schemes the operations require.
-    required: &'a mut Vec<String>,
+    /// The operations' security requirements.
+    security: &'a mut DocumentSecurity,
 }
 
 fn flavour(doc: &Map<String, Value>) -> Result<Flavour, FieldError> {
@@ -536,7 +562,7 @@ fn resources(
                 report.errors.add(at, "must be an operation object");
                 continue;
             };
-            required_schemes(operation.get("security"), report.required);
+            required_schemes(operation.get("security"), &mut report.security.required);
             let description = ["description", "summary"]
                 .iter()
                 .find_map(|k| operation.get(*k).filter(|d| !d.is_null()))
@@ -558,6 +584,10 @@ fn resources(
                 &format!("{at}.{EXTENSION}.backendPath"),
             );
             from_document(&field(""), &at);
+            report.security.operations.push(OperationSecurity {
+                requirements: Requirements::read(operation.get("security")),
+                at,
+            });
             resources.push(ResourceDraft {
                 method: Some(method.as_str().to_owned()),
                 path: Some(entry.resource_path.clone()),
@@ -960,7 +990,8 @@ mod tests {
             doc(json!({"/a": {"get": {"security": [{"oidc": []}]}}, "/b": {"get": {}}}));
         document["components"] = json!({"securitySchemes": {
             "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://idp.example.com/.well-known/openid-configuration"}}});
-        let result = imported(document);
+        let mut result = imported(document);
+        result.secure();
         assert_eq!(result.security_schemes.len(), 1);
         assert_eq!(
             fields(result.warnings.clone()),
@@ -971,8 +1002,131 @@ mod tests {
             "host": "api.example.com", "security": [{"key": []}],
             "securityDefinitions": {"key": {"type": "apiKey", "name": "k", "in": "header"}},
             "paths": {"/a": {"get": {}}}});
-        let result = imported(swagger);
+        let mut result = imported(swagger);
+        result.secure();
         assert_eq!(fields(result.warnings), ["document.securityDefinitions"]);
+    }
+
+    /// A document whose scheme `idp` is matched to the key manager `okta` (and `key`,
+    /// an API key, to none), secured.
+    fn secured(security: Value, paths: Value, x_fedgate: Option<Value>) -> ImportedDesign {
+        let mut document = doc(paths);
+        document["security"] = security;
+        document["components"] = json!({"securitySchemes": {
+            "idp": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "https://idp.example.com/token", "scopes": {}}}},
+            "key": {"type": "apiKey", "name": "k", "in": "header"}}});
+        if let Some(extension) = x_fedgate {
+            document[EXTENSION] = extension;
+        }
+        let mut result = imported(document);
+        result.security_schemes[0].key_manager = Some("okta".into());
+        result.secure();
+        result
+    }
+
+    fn managed(scopes: &[&str]) -> Vec<crate::domain::api::policy::Policy> {
+        serde_json::from_value(json!([{"type": "awsOAuth2",
+            "parameters": {"keyManager": "okta", "scopes": scopes}}]))
+        .unwrap()
+    }
+
+    fn reasons(warnings: &[FieldError]) -> Vec<String> {
+        warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.field, w.reason))
+            .collect()
+    }
+
+    #[test]
+    fn requirements_naming_a_key_manager_become_managed_policies() {
+        let result = secured(
+            json!([{"idp": ["pets:read"]}]),
+            json!({"/a": {"get": {}},
+                   "/b": {"post": {"security": [{"idp": ["pets:write", "pets:read"]}]}}}),
+            None,
+        );
+        assert_eq!(result.design.policies, managed(&["pets:read"]));
+        assert!(result.design.resources[0].policies.is_empty(), "inherits");
+        assert_eq!(
+            result.design.resources[1].policies,
+            managed(&["pets:read", "pets:write"])
+        );
+        assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn an_unsecured_operation_keeps_the_policy_off_the_api() {
+        let result = secured(
+            json!([{"idp": ["r"]}]),
+            json!({"/a": {"get": {}}, "/open": {"get": {"security": []}},
+                   "/keyed": {"get": {"security": [{"key": []}]}}}),
+            None,
+        );
+        assert!(result.design.policies.is_empty());
+        assert_eq!(result.design.resources[0].policies, managed(&["r"]));
+        assert!(result.design.resources[1].policies.is_empty());
+        assert!(result.design.resources[2].policies.is_empty());
+        let warnings = reasons(&result.warnings);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // `key` is not carried over; `idp` is, on the resources.
+        assert!(warnings[0].contains("`key`") && !warnings[0].contains("`idp`"));
+        assert!(
+            warnings[1].starts_with(
+                "document.security: `document.paths./open.get`, `document.paths./keyed.get` \
+                 require no security fedgate manages"
+            ),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn the_first_alternative_naming_a_key_manager_wins_with_a_warning() {
+        let result = secured(
+            json!([]),
+            json!({"/a": {"get": {"security": [{"key": []}, {"key": [], "idp": ["x"]}, {}]}}}),
+            None,
+        );
+        assert_eq!(result.design.resources[0].policies, managed(&["x"]));
+        let warnings = reasons(&result.warnings);
+        assert_eq!(
+            warnings.last().unwrap(),
+            "document.paths./a.get.security: secured by the fedgate-managed authorizer of key \
+             manager `okta` (scheme `idp`) alone, which leaves out `key` (required with it), \
+             the alternative `key`, the alternative of no security (`{}`)"
+        );
+    }
+
+    #[test]
+    fn policies_the_design_has_win_over_managed_ones() {
+        let lambda = json!({"type": "awsOAuth2", "parameters": {
+            "lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:own",
+            "invokeRoleArn": "arn:aws:iam::123456789012:role/invoke"}});
+        let result = secured(
+            json!([{"idp": []}]),
+            json!({"/a": {"get": {"security": [{"idp": ["a"]}],
+                                  EXTENSION: {"policies": [lambda.clone()]}}}}),
+            Some(json!({"policies": [lambda]})),
+        );
+        assert!(result.design.policies[0].lambda().is_some());
+        assert!(result.design.resources[0].policies[0].lambda().is_some());
+        let fields: Vec<&str> = result.warnings.iter().map(|w| w.field.as_str()).collect();
+        assert_eq!(fields, ["document.security", "document.paths./a.get"]);
+        assert!(
+            result.warnings[0]
+                .reason
+                .starts_with("keeps the policy it has")
+        );
+    }
+
+    #[test]
+    fn scopes_fedgate_cannot_check_leave_the_operation_unsecured() {
+        let result = secured(
+            json!([]),
+            json!({"/a": {"get": {"security": [{"idp": ["two words"]}]}}}),
+            None,
+        );
+        assert!(result.design.resources[0].policies.is_empty());
+        assert!(result.warnings[0].reason.contains("fedgate cannot check"));
     }
 
     #[test]

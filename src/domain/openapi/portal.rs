@@ -1,7 +1,10 @@
 //! The OpenAPI 3.0 document a caller of a deployed API gets from the developer portal:
 //! the servers are the invocation URLs, the secured operations name an OAuth2
-//! client-credentials scheme per key manager, and nothing internal (backend URL, Lambda
-//! or role ARNs, `x-fedgate`) appears.
+//! client-credentials scheme per key manager whose tokens they take (with the scopes a
+//! managed policy requires), and nothing internal (backend URL, Lambda or role ARNs,
+//! `x-fedgate`) appears.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -22,7 +25,7 @@ pub struct TokenIssuer<'a> {
     pub scopes: &'a [String],
 }
 
-/// The security scheme named when an API is secured but lists no known key manager.
+/// The security scheme named when an operation is secured by no known key manager.
 const BEARER: &str = "bearer";
 
 pub fn for_callers(
@@ -30,19 +33,41 @@ pub fn for_callers(
     servers: &[Server<'_>],
     issuers: &[TokenIssuer<'_>],
 ) -> Value {
-    // Any one key manager's token will do: one security requirement per scheme.
-    let requirements: Vec<Value> = if issuers.is_empty() {
-        vec![json!({BEARER: []})]
-    } else {
-        issuers.iter().map(|i| json!({i.name: []})).collect()
-    };
+    let issuer = |name: &str| issuers.iter().find(|i| i.name == name);
+    // The publisher's own authorizer: any listed key manager's token may do.
+    let listed: Vec<&TokenIssuer<'_>> = issuers
+        .iter()
+        .filter(|i| design.lists_key_manager(i.name))
+        .collect();
+    // Each scheme named, with the scopes operations require of it.
+    let mut named: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut paths = Map::new();
-    let mut secured_any = false;
     for resource in &design.resources {
         let mut operation = plain_operation(resource);
-        if design.effective_policy(resource).policy.is_some() {
-            secured_any = true;
-            operation.insert("security".into(), Value::Array(requirements.clone()));
+        if let Some(policy) = design.effective_policy(resource).policy {
+            let requirements: Vec<(&str, Vec<&str>)> = match policy.managed() {
+                // A managed authorizer takes its key manager's tokens only.
+                Some(managed) => match issuer(&managed.key_manager) {
+                    Some(issuer) => vec![(
+                        issuer.name,
+                        managed.scopes.iter().map(String::as_str).collect(),
+                    )],
+                    None => vec![(BEARER, vec![])],
+                },
+                None if listed.is_empty() => vec![(BEARER, vec![])],
+                None => listed.iter().map(|i| (i.name, vec![])).collect(),
+            };
+            for (scheme, scopes) in &requirements {
+                named
+                    .entry(scheme)
+                    .or_default()
+                    .extend(scopes.iter().map(|s| (*s).to_owned()));
+            }
+            let security: Vec<Value> = requirements
+                .into_iter()
+                .map(|(scheme, scopes)| json!({scheme: scopes}))
+                .collect();
+            operation.insert("security".into(), Value::Array(security));
         }
         let item = paths
             .entry(resource.path.as_str())
@@ -59,27 +84,36 @@ pub fn for_callers(
         .collect();
     let mut document =
         json!({"openapi": "3.0.3", "info": info, "servers": servers, "paths": paths});
-    if secured_any {
-        document["components"] = json!({"securitySchemes": security_schemes(issuers)});
+    if !named.is_empty() {
+        document["components"] = json!({"securitySchemes": security_schemes(&named, issuer)});
     }
     document
 }
 
-fn security_schemes(issuers: &[TokenIssuer<'_>]) -> Value {
-    if issuers.is_empty() {
-        return json!({BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}});
-    }
-    let schemes: Map<String, Value> = issuers
+/// The schemes operations name: a key manager's, whose `tokenUrl` is its token endpoint
+/// and whose scopes are its own and those operations require; or plain bearer.
+fn security_schemes<'a>(
+    named: &BTreeMap<&str, BTreeSet<String>>,
+    issuer: impl Fn(&str) -> Option<&'a TokenIssuer<'a>>,
+) -> Value {
+    let schemes: Map<String, Value> = named
         .iter()
-        .map(|issuer| {
-            let scopes: Map<String, Value> = issuer
-                .scopes
-                .iter()
-                .map(|s| (s.clone(), json!("")))
-                .collect();
-            let scheme = json!({"type": "oauth2", "flows": {"clientCredentials": {
-                "tokenUrl": issuer.token_url, "scopes": scopes}}});
-            (issuer.name.to_owned(), scheme)
+        .map(|(name, required)| {
+            let scheme = match issuer(name) {
+                Some(issuer) => {
+                    let scopes: Map<String, Value> = issuer
+                        .scopes
+                        .iter()
+                        .map(String::as_str)
+                        .chain(required.iter().map(String::as_str))
+                        .map(|s| (s.to_owned(), json!("")))
+                        .collect();
+                    json!({"type": "oauth2", "flows": {"clientCredentials": {
+                        "tokenUrl": issuer.token_url, "scopes": scopes}}})
+                }
+                None => json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
+            };
+            ((*name).to_owned(), scheme)
         })
         .collect();
     Value::Object(schemes)
@@ -146,6 +180,57 @@ mod tests {
         for internal in ["arn:aws", "internal.example.com", "x-fedgate"] {
             assert!(!text.contains(internal), "{internal} leaked: {text}");
         }
+    }
+
+    #[test]
+    fn managed_operations_name_their_key_manager_and_scopes() {
+        let managed = |km: &str, scopes: &[&str]| json!({"type": "awsOAuth2", "parameters": {"keyManager": km, "scopes": scopes}});
+        let draft: ApiDraft = serde_json::from_value(json!({
+            "name": "Shop", "version": "1", "context": "/shop",
+            "endpointUrl": "https://internal.example.com/api",
+            "keyManagers": ["auth0"],
+            "resources": [
+                {"method": "GET", "path": "/a", "policies": [managed("okta", &["pets:read"])]},
+                {"method": "GET", "path": "/b", "policies": [{"type": "awsOAuth2", "parameters": {
+                    "lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:own",
+                    "invokeRoleArn": "arn:aws:iam::123456789012:role/invoke"}}]},
+                {"method": "GET", "path": "/c", "policies": [managed("gone", &[])]},
+                {"method": "GET", "path": "/open"},
+            ]
+        }))
+        .unwrap();
+        let design = ApiDesign::parse(&draft).unwrap();
+        let (auth0_scopes, okta_scopes) = (vec!["read".to_owned()], vec!["openid".to_owned()]);
+        let issuers = [
+            TokenIssuer {
+                name: "auth0",
+                token_url: "https://auth0.example/oauth/token",
+                scopes: &auth0_scopes,
+            },
+            TokenIssuer {
+                name: "okta",
+                token_url: "https://okta.example/token",
+                scopes: &okta_scopes,
+            },
+        ];
+        let document = for_callers(&design, &[], &issuers);
+        let security = |path: &str| document["paths"][path]["get"]["security"].clone();
+        assert_eq!(security("/a"), json!([{"okta": ["pets:read"]}]));
+        // The publisher's own authorizer: the key managers the API lists.
+        assert_eq!(security("/b"), json!([{"auth0": []}]));
+        // A key manager fedgate does not know: a bearer token, no token URL to guess.
+        assert_eq!(security("/c"), json!([{"bearer": []}]));
+        assert_eq!(security("/open"), Value::Null);
+        let schemes = &document["components"]["securitySchemes"];
+        let okta = &schemes["okta"]["flows"]["clientCredentials"];
+        assert_eq!(okta["tokenUrl"], "https://okta.example/token");
+        assert_eq!(okta["scopes"], json!({"openid": "", "pets:read": ""}));
+        assert_eq!(schemes["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            schemes.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["auth0", "bearer", "okta"]
+        );
+        assert!(!document.to_string().contains("arn:aws"));
     }
 
     #[test]

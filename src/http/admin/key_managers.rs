@@ -208,7 +208,7 @@ async fn get_key_manager(
         (status = 200, description = "Replaced", body = KeyManager),
         (status = 400, description = "Invalid fields or failed discovery", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken, or the issuer is another key manager's (named in the detail)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, the issuer is another key manager's, or a rename of one an API's design names (named in the detail)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replace_key_manager(
@@ -241,7 +241,7 @@ const DISCOVERED: [&str; 4] = ["issuer", "jwksUri", "tokenEndpoint", "registrati
         (status = 200, description = "Changed", body = KeyManager),
         (status = 400, description = "Invalid fields (of the patched key manager) or failed discovery", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken, or the issuer is another key manager's (named in the detail)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, the issuer is another key manager's, or a rename of one an API's design names (named in the detail)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn patch_key_manager(
@@ -272,6 +272,7 @@ async fn patch_key_manager(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An API's design has a managed policy naming it; the detail names the APIs", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_key_manager(

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::api::HttpMethod;
+use crate::domain::api::policy::Policy;
+use crate::domain::api::{ApiDesign, HttpMethod, Resource};
 use crate::domain::ids::ApiId;
 use crate::domain::lifecycle::LifecycleState;
 use crate::domain::openapi::portal::{self, Server, TokenIssuer};
@@ -78,6 +79,32 @@ pub struct PortalResource {
     description: String,
     /// Whether a call needs an access token from one of the API's key managers.
     secured: bool,
+    /// The key manager whose tokens a call needs, when fedgate manages the authorizer
+    /// (otherwise any of the API's `keyManagers` may do).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "okta")]
+    key_manager: Option<String>,
+    /// With `keyManager`: the scopes the token must carry, all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["pets:read"]))]
+    scopes: Option<Vec<String>>,
+}
+
+impl PortalResource {
+    /// What a caller of `resource` needs; of a publisher's own authorizer nothing but
+    /// that a token is needed (its ARNs are internal).
+    fn of(design: &ApiDesign, resource: &Resource) -> Self {
+        let policy = design.effective_policy(resource).policy;
+        let managed = policy.as_ref().and_then(Policy::managed);
+        PortalResource {
+            method: resource.method,
+            path: resource.path.as_str().to_owned(),
+            description: resource.description.clone(),
+            secured: policy.is_some(),
+            key_manager: managed.map(|m| m.key_manager.clone()),
+            scopes: managed.map(|m| m.scopes.iter().cloned().collect()),
+        }
+    }
 }
 
 /// Where the API answers: append a resource path to `invocationUrl`.
@@ -166,12 +193,7 @@ async fn get_published_api(
     let resources = design
         .resources
         .iter()
-        .map(|r| PortalResource {
-            method: r.method,
-            path: r.path.as_str().to_owned(),
-            description: r.description.clone(),
-            secured: design.effective_policy(r).policy.is_some(),
-        })
+        .map(|r| PortalResource::of(design, r))
         .collect();
     let key_managers = service::key_managers_of(&state, design)
         .await?
@@ -194,7 +216,9 @@ async fn get_published_api(
 ///
 /// Secured operations name an OAuth2 client-credentials scheme per key manager, whose
 /// `tokenUrl` is that key manager's token endpoint, so Swagger UI or Postman can call the
-/// deployed API directly.
+/// deployed API directly: an operation fedgate secures for one key manager names that
+/// one, with the scopes it requires; one secured by the publisher's own authorizer names
+/// each key manager the API lists.
 #[utoipa::path(get, path = "/apis/{id}/openapi", tag = "devportal", security(("bearer" = ["devportal"])),
     params(("id" = String, Path, format = Uuid)),
     responses(

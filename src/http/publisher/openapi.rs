@@ -211,9 +211,10 @@ impl From<ImportQuery> for Overrides {
 pub struct ImportedApi {
     #[serde(flatten)]
     api: Api,
-    /// The security schemes the document declares. fedgate does not carry them over;
-    /// `keyManager` names the registered key manager a scheme's issuer or token URL
-    /// belongs to.
+    /// The security schemes the document declares. `keyManager` names the registered
+    /// key manager a scheme's issuer or token URL belongs to: the operations requiring
+    /// such a scheme get a managed policy with the scopes they require. Other schemes
+    /// are not carried over.
     security_schemes: Vec<DeclaredScheme>,
     /// Of an update: the resources (`METHOD /path`) added, removed and changed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,8 +240,11 @@ impl From<FromDocument> for ImportedApi {
 /// The document is sent as it is (`application/yaml`, `application/openapi+yaml`,
 /// `application/openapi+json`, `application/x-yaml`, `text/yaml`) with the overrides as
 /// query parameters, or in the JSON wrapper `{document, name, …}` (`application/json`).
-/// What fedgate had to adapt (a trailing `/`, renamed parameters, a truncated
-/// description, security it does not carry over) is in `warnings`.
+/// Operations whose `security` names a scheme of a registered key manager get a managed
+/// `awsOAuth2` policy with the scopes they require (at the API when the document's own
+/// `security` names it and every operation is secured). What fedgate had to adapt (a
+/// trailing `/`, renamed parameters, a truncated description, security it does not
+/// carry over or could only partly) is in `warnings`.
 #[utoipa::path(post, path = "/apis/import", tag = "publisher", security(("bearer" = ["publisher"])),
     params(ImportQuery),
     request_body = ImportApi,
@@ -270,8 +274,9 @@ async fn import_api(
 /// Same bodies as the import. The design becomes what the document describes; what
 /// fedgate holds and the document does not say is kept: CORS, key managers and
 /// API-level policies (unless its `x-fedgate` states them), each resource's policies
-/// while its method and path exist, and the context and endpoint when the document
-/// names none. `changes` lists the resources added, removed and changed. With
+/// while its method and path exist (these win over the managed policies the document's
+/// security implies), and the context and endpoint when the document names none.
+/// `changes` lists the resources added, removed and changed. With
 /// `If-Match`, the write happens only if the API is unchanged.
 #[utoipa::path(put, path = "/apis/{id}/openapi", tag = "publisher", security(("bearer" = ["publisher"])),
     params(("id" = String, Path, format = Uuid),
