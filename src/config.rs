@@ -150,8 +150,14 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment
-            // FEDGATE_CONFIG names the file itself and is not a setting.
-            .merge(Env::prefixed("FEDGATE_").ignore(&["config"]))
+            // FEDGATE_CONFIG names the file itself and is not a setting; FEDGATE_CLI_*
+            // belong to the command-line client (`fedgate login`, …), which may run in
+            // the same shell as a server.
+            .merge(
+                Env::prefixed("FEDGATE_")
+                    .ignore(&["config"])
+                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("cli_")),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]))
     }
 
@@ -404,6 +410,18 @@ mod tests {
                 err.to_string().to_lowercase().contains("listen_adr"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_clients_variables_are_not_settings() {
+        Jail::expect_with(|jail| {
+            jail.set_env("FEDGATE_CLI_PROFILE", "prod");
+            jail.set_env("FEDGATE_CLI_CLIENT_SECRET", "not-a-server-setting");
+            jail.set_env("FEDGATE_TOKEN_TTL_SECS", "120");
+            let config = Config::from_figment(Config::figment(None)).unwrap();
+            assert_eq!(config.token_ttl_secs, 120);
             Ok(())
         });
     }

@@ -10,6 +10,8 @@ struct Cli {
     /// A TOML file layered over the defaults (environment variables still win).
     #[arg(long, env = "FEDGATE_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    client: fedgate::cli::GlobalArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -17,21 +19,38 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
+    #[command(
+        after_help = "Example:\n  FEDGATE_LISTEN_ADDR=0.0.0.0:8080 DATABASE_URL=postgres://db/fedgate fedgate serve"
+    )]
     Serve,
     /// Print the OpenAPI document of the HTTP API.
+    #[command(after_help = "Example:\n  fedgate openapi > openapi.json")]
     Openapi,
     /// Maintenance of a server, run against its database (DATABASE_URL, or the embedded
     /// one under the data directory).
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://db/fedgate fedgate server reset-admin-secret"
+    )]
     Server {
         #[command(subcommand)]
         command: ServerCommand,
     },
+    /// Print a shell's completion script for fedgate.
+    #[command(
+        after_help = "Example:\n  fedgate completion bash > /etc/bash_completion.d/fedgate\n  \
+        fedgate completion zsh > \"${fpath[1]}/_fedgate\"\n  \
+        fedgate completion fish > ~/.config/fish/completions/fedgate.fish"
+    )]
+    Completion { shell: clap_complete::Shell },
+    #[command(flatten)]
+    Client(fedgate::cli::Command),
 }
 
 #[derive(Subcommand)]
 enum ServerCommand {
     /// Give a client a new secret when nobody can log in: prints it once (on stdout),
     /// revokes every token the client was issued, and records it in the audit log.
+    #[command(after_help = "Example:\n  fedgate server reset-admin-secret ci-pipeline")]
     ResetAdminSecret {
         /// The client id.
         #[arg(default_value = "admin")]
@@ -46,6 +65,14 @@ async fn main() -> anyhow::Result<()> {
         .get_matches();
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
+        Some(Command::Client(command)) => {
+            std::process::exit(fedgate::cli::run(command, cli.client).await)
+        }
+        Some(Command::Completion { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fedgate", &mut script);
+            print_ignoring_closed_pipe(String::from_utf8_lossy(&script).trim_end())
+        }
         Some(Command::Openapi) => {
             print_ignoring_closed_pipe(&fedgate::http::openapi().to_pretty_json()?)
         }
