@@ -5,6 +5,7 @@ mod auth;
 mod authorizer;
 mod aws_errors;
 mod aws_plumbing;
+mod cli;
 mod clients;
 mod common;
 mod core_jobs;
