@@ -1,0 +1,1 @@
+//! The declarative file of `fedgate plan` and `fedgate apply`.
