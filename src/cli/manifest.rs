@@ -102,7 +102,7 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_managers: Option<Vec<String>>,
     /// The environments the API is deployed to; undeployed from any other.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environments: Vec<String>,
     /// The lifecycle state to reach; absent: whatever it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -307,7 +307,8 @@ pub struct DesiredApi {
     pub design: ApiDesign,
     pub environments: Vec<String>,
     pub lifecycle: Option<LifecycleState>,
-    /// What the import of the document adapted or left out, as `field: reason`.
+    /// What the import of the document adapted or left out, and what is worth knowing
+    /// before a deploy (a private endpoint host), as `field: reason`.
     pub warnings: Vec<String>,
 }
 
@@ -523,14 +524,15 @@ pub fn desired_api(
     })?;
     Ok(DesiredApi {
         source: manifest_file.to_owned(),
-        design,
         environments: spec.environments.clone(),
         lifecycle: spec.lifecycle,
         warnings: imported
             .warnings
             .into_iter()
+            .chain(design.warnings())
             .map(|w| format!("{}: {}", w.field, w.reason))
             .collect(),
+        design,
     })
 }
 
@@ -1190,6 +1192,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        assert!(v1.warnings.is_empty(), "{:?}", v1.warnings);
         let v2 = &apis[1];
         assert_eq!(
             v2.design.endpoint_url.as_str(),

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::manifest::{API_VERSION, KIND, Manifest, Metadata, Spec, SpecOverrides};
 use crate::domain::lifecycle::LifecycleState;
 
 /// WSO2's name of the AWS gateway connector's Lambda-authorizer policy and its
@@ -159,6 +160,35 @@ pub struct Wso2Import {
     pub environments: Vec<String>,
     pub lifecycle: Option<LifecycleState>,
     pub unmapped: Vec<Unmapped>,
+}
+
+impl Wso2Import {
+    /// The manifest of `fedgate plan`/`apply` for this API, its definition saved at
+    /// `openapi` (relative to the manifest). Environments keep WSO2's names: rename them
+    /// to fedgate's before applying.
+    pub fn manifest(&self, openapi: &str) -> Manifest {
+        Manifest {
+            api_version: API_VERSION.to_owned(),
+            kind: KIND.to_owned(),
+            metadata: Metadata {
+                name: self.overrides.name.clone(),
+                version: self.overrides.version.clone(),
+            },
+            spec: Spec {
+                openapi: openapi.to_owned(),
+                overrides: SpecOverrides {
+                    context: Some(self.overrides.context.clone()),
+                    endpoint_url: self.overrides.endpoint_url.clone(),
+                },
+                policies: (!self.policies.is_empty()).then(|| self.policies.clone()),
+                resource_policies: self.resource_policies.clone(),
+                cors: self.cors.clone(),
+                key_managers: None,
+                environments: self.environments.clone(),
+                lifecycle: self.lifecycle,
+            },
+        }
+    }
 }
 
 /// Reads the project in `dir`.
@@ -1104,6 +1134,50 @@ mod tests {
                 .contains("every operation will be unsecured")
         );
         assert_eq!(import.unmapped.len(), 7, "{:#?}", import.unmapped);
+    }
+
+    #[test]
+    fn each_fixture_makes_a_manifest_the_planner_accepts() {
+        use crate::cli::manifest;
+        for name in ["orders-v45-oas3-aws", "inventory-v42-swagger2", "legacy-v3"] {
+            let import = read_project(&fixture(name)).unwrap();
+            let manifest = import.manifest("openapi.yaml");
+            // What `import-wso2` would write, read back.
+            let text = serde_norway::to_string(&manifest).unwrap();
+            let parsed = manifest::parse(Path::new("m.yaml"), &text).unwrap();
+            assert_eq!(parsed, std::slice::from_ref(&manifest), "{name}");
+            let desired = manifest::desired_api(
+                &manifest,
+                Path::new("m.yaml"),
+                &import.definition_file,
+                &import.definition_text,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(desired.design.name.as_str(), import.overrides.name);
+            assert_eq!(desired.design.context.as_str(), import.overrides.context);
+            let design = desired.design_json();
+            for (operation, policies) in &import.resource_policies {
+                let (method, path) = operation.split_once(' ').unwrap();
+                let resource = design["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["method"] == method && r["path"] == path)
+                    .unwrap();
+                assert_eq!(&resource["policies"], &json!(policies), "{name}");
+            }
+            assert_eq!(design["policies"], json!(import.policies), "{name}");
+            let private_host = name == "inventory-v42-swagger2";
+            assert_eq!(
+                desired
+                    .warnings
+                    .iter()
+                    .any(|w| w.starts_with("endpointUrl: ")),
+                private_host,
+                "{name}: {:?}",
+                desired.warnings
+            );
+        }
     }
 
     #[test]
