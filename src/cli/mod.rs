@@ -10,8 +10,10 @@ pub mod commands;
 pub mod deploy;
 pub mod error;
 pub mod login;
+pub mod manifest;
 pub mod output;
 pub mod profiles;
+pub mod wso2;
 
 use clap::{Args, Subcommand};
 
