@@ -13,7 +13,7 @@ use super::error::CliError;
 use super::output::{self, Format};
 
 /// How long a bare `--wait` follows a job.
-const DEFAULT_WAIT: &str = "10m";
+pub const DEFAULT_WAIT: &str = "10m";
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(clap::Args, Debug)]
@@ -87,7 +87,7 @@ pub async fn undeploy(client: &Client, args: UndeployArgs, format: Format) -> Re
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Job {
+pub enum Job {
     Deploy,
     Undeploy,
 }
@@ -120,6 +120,26 @@ async fn finish(
         Some(wait) => follow(client, api, deployment, wait, job).await?,
     };
     output::print_row(format, &deployment, DEPLOYMENT_COLUMNS)?;
+    check_outcome(api, &deployment, job)
+}
+
+/// Follows a queued deploy or undeploy (as `POST …/deployments` or `DELETE
+/// …/deployments/{id}` answered it) until it ends, telling its progress on stderr: the
+/// deployment as it ended; a failed job is [`CliError::Failed`] with AWS's error, one
+/// still running after `wait` [`CliError::TimedOut`].
+pub async fn settle(
+    client: &Client,
+    api: &Value,
+    deployment: Value,
+    wait: Duration,
+    job: Job,
+) -> Result<Value, CliError> {
+    let deployment = follow(client, api, deployment, wait, job).await?;
+    check_outcome(api, &deployment, job)?;
+    Ok(deployment)
+}
+
+fn check_outcome(api: &Value, deployment: &Value, job: Job) -> Result<(), CliError> {
     if deployment["status"] == "failed" {
         return Err(CliError::Failed(format!(
             "{} {} `{}` failed: {}",

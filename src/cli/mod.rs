@@ -5,6 +5,7 @@
 //! Exit codes (see [`error::exit`]): 0 ok, 1 failed, 2 invalid input, 3 server
 //! unreachable or not authorised, 4 timed out.
 
+pub mod apply;
 pub mod client;
 pub mod commands;
 pub mod deploy;
@@ -107,6 +108,48 @@ pub enum Command {
     /// Remove an API from an environment.
     #[command(after_help = "Example:\n  fedgate undeploy Pets --env aws-dev --wait")]
     Undeploy(deploy::UndeployArgs),
+    /// Show what `fedgate apply` would change to make the server match the manifests.
+    #[command(
+        after_help = "Reads manifests (apiVersion: fedgate/v1, kind: Api; see `fedgate apply         --help`), fetches the APIs they name, and prints one line per change and a summary, or         \"No changes.\". Changes nothing.\n\n\
+        Exit codes: 0 planned (with or without changes; `-o json` has `changes: true|false`),         2 invalid manifests, 3 server unreachable or not authorised.\n\n\
+        Example:\n  fedgate plan -f deploy/\n  fedgate plan -f deploy/pets.yaml -o json"
+    )]
+    Plan(apply::PlanArgs),
+    /// Make the server match the manifests: create or update each API they name, deploy it
+    /// where they say and undeploy it elsewhere, move its lifecycle.
+    #[command(
+        after_help = "A manifest (one per API; several in a file separated by ---):\n  \
+        apiVersion: fedgate/v1\n  kind: Api\n  metadata: {name: Pets, version: 1.0.0}\n  spec:\n    \
+        openapi: ./pets.openapi.yaml   # relative to the manifest\n    \
+        overrides: {context: /pets, endpointUrl: https://pets.example.com/v1}\n    \
+        environments: [aws-dev]\n    lifecycle: PUBLISHED\n\n\
+        Prints the plan, asks `Apply these changes? [y/N]` (not asked with --auto-approve; \
+        without a terminal --auto-approve is needed), then runs the changes in order, \
+        following each deploy and undeploy (progress on stderr), and prints what was done. \
+        It stops at the first failure. Applying again changes nothing: \"No changes.\"\n\n\
+        Exit codes: 0 applied (or nothing to do), 1 a change failed (a deploy AWS refused) or \
+        was not confirmed, 2 invalid manifests or input, 3 server unreachable or not \
+        authorised, 4 a deploy still running when --wait ran out.\n\n\
+        Example:\n  fedgate apply -f deploy/\n  fedgate apply -f deploy/ --auto-approve --wait=5m"
+    )]
+    Apply(apply::ApplyArgs),
+    /// Migrate an API from a WSO2 API Manager apictl project (3.x or 4.x): create it with
+    /// its definition, policies and CORS, and deploy it to the mapped environments.
+    #[command(
+        name = "import-wso2",
+        after_help = "The project is read into a manifest and \
+        applied as `fedgate apply --auto-approve` would (an API already there is updated to \
+        match). What fedgate cannot carry over (scopes, throttling, mediation sequences, \
+        environments with no --env-map, …) is listed on stderr as `not mapped: LOCATION: \
+        WHAT`. --write-manifest keeps the manifest and definition, to manage the API with \
+        `fedgate apply` from then on.\n\n\
+        Exit codes: 0 imported, 1 a change failed, 2 not a project or invalid input, 3 \
+        server unreachable or not authorised, 4 a deploy still running when --wait ran out.\n\n\
+        Example:\n  fedgate import-wso2 ./PizzaShackAPI-1.0.0 --env-map Default=aws-dev\n  \
+        fedgate import-wso2 ./PizzaShackAPI-1.0.0 --env-map Default=aws-dev \
+        --write-manifest deploy/pizzashack.yaml --dry-run"
+    )]
+    ImportWso2(apply::ImportWso2Args),
     /// The audit log (admin), newest first.
     #[command(
         after_help = "Example:\n  fedgate audit --actor ci --since 2026-01-01T00:00:00Z --limit 20"
@@ -145,6 +188,9 @@ async fn dispatch(command: Command, global: &GlobalArgs) -> Result<(), CliError>
         }
         Command::Deploy(args) => deploy::deploy(&connect()?, args, format).await,
         Command::Undeploy(args) => deploy::undeploy(&connect()?, args, format).await,
+        Command::Plan(args) => apply::plan(&connect()?, args, format).await,
+        Command::Apply(args) => apply::apply(&connect()?, args, format).await,
+        Command::ImportWso2(args) => apply::import_wso2(&connect()?, args, format).await,
         Command::Audit(args) => commands::audit(&connect()?, args, format).await,
     }
 }

@@ -500,3 +500,338 @@ async fn the_server_ignores_the_clients_variables() {
     .await
     .expect(1);
 }
+
+const WSO2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wso2");
+
+/// A deploy directory: the petstore document and a manifest of it named `Pets`.
+fn manifest_dir(endpoint: &str, environments: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(PETSTORE, dir.path().join("pets.openapi.yaml")).unwrap();
+    write_manifest(dir.path(), endpoint, environments);
+    dir
+}
+
+fn write_manifest(dir: &Path, endpoint: &str, environments: &[&str]) {
+    let manifest = format!(
+        "apiVersion: fedgate/v1\nkind: Api\nmetadata: {{name: Pets, version: 1.0.0}}\nspec:\n  \
+         openapi: ./pets.openapi.yaml\n  overrides: {{context: /pets, endpointUrl: {endpoint}}}\n  \
+         environments: {}\n",
+        serde_json::to_string(environments).unwrap()
+    );
+    std::fs::write(dir.join("pets.yaml"), manifest).unwrap();
+}
+
+impl User {
+    async fn revision_count(&self, api: &str) -> usize {
+        self.run(&["revisions", api, "-o", "json"])
+            .await
+            .expect(0)
+            .json()
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    async fn deployments_of(&self, api: &str) -> Value {
+        self.run(&["deployments", "list", "--api", api, "-o", "json"])
+            .await
+            .expect(0)
+            .json()
+    }
+}
+
+#[tokio::test]
+async fn apply_creates_deploys_converges_updates_and_undeploys() {
+    let f = fixture().await;
+    let user = User::new();
+    user.login(&f.app).await.expect(0);
+    let dir = manifest_dir("http://127.0.0.1:8089/api", &[&f.environment]);
+    let path = dir.path().to_str().unwrap();
+
+    let planned = user.run(&["plan", "-f", path]).await.expect(0);
+    assert!(
+        planned.stdout.contains("+ create API Pets 1.0.0"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned
+            .stdout
+            .contains(&format!("~ deploy Pets 1.0.0 to {}", f.environment)),
+        "{}",
+        planned.stdout
+    );
+    let as_json = user
+        .run(&["plan", "-f", path, "-o", "json"])
+        .await
+        .expect(0);
+    assert_eq!(as_json.json()["changes"], true);
+    assert_eq!(as_json.json()["actions"][0]["action"], "createApi");
+    // Nothing was created by planning; without a terminal, apply wants --auto-approve.
+    user.run(&["apis", "get", "Pets"]).await.expect(2);
+    let unconfirmed = user.run(&["apply", "-f", path]).await.expect(2);
+    assert!(
+        unconfirmed.stderr.contains("--auto-approve"),
+        "{}",
+        unconfirmed.stderr
+    );
+    user.run(&["apis", "get", "Pets"]).await.expect(2);
+
+    let applied = user
+        .run(&["apply", "-f", path, "--auto-approve", "--wait=60s"])
+        .await
+        .expect(0);
+    assert!(applied.stderr.contains(": deployed"), "{}", applied.stderr);
+    assert!(
+        applied.stdout.contains("created Pets 1.0.0")
+            && applied.stdout.contains("Apply complete: 2 actions done."),
+        "{}",
+        applied.stdout
+    );
+    let api = user
+        .run(&["apis", "get", "Pets", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(api["context"], "/pets");
+    assert_eq!(api["endpointUrl"], "http://127.0.0.1:8089/api");
+    let deployments = user.deployments_of("Pets").await;
+    assert_eq!(deployments[0]["status"], "deployed", "{deployments:#}");
+    let revisions = user.revision_count("Pets").await;
+
+    // The same file again: nothing to do, nothing written.
+    let again = user
+        .run(&["apply", "-f", path, "--auto-approve"])
+        .await
+        .expect(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_eq!(user.revision_count("Pets").await, revisions);
+    assert_eq!(user.deployments_of("Pets").await, deployments);
+    let unchanged = user
+        .run(&["plan", "-f", path, "-o", "json"])
+        .await
+        .expect(0);
+    assert_eq!(unchanged.json()["changes"], false);
+
+    // A new endpoint: the design is patched and redeployed.
+    write_manifest(dir.path(), "http://127.0.0.1:8089/v2", &[&f.environment]);
+    let planned = user.run(&["plan", "-f", path]).await.expect(0);
+    assert!(
+        planned
+            .stdout
+            .contains("~ update API Pets 1.0.0: endpointUrl")
+            && planned.stdout.contains("(design changed)"),
+        "{}",
+        planned.stdout
+    );
+    user.run(&["apply", "-f", path, "--auto-approve", "--wait=60s"])
+        .await
+        .expect(0);
+    let api = user
+        .run(&["apis", "get", "Pets", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(api["endpointUrl"], "http://127.0.0.1:8089/v2");
+    assert_eq!(user.revision_count("Pets").await, revisions + 1);
+    user.run(&["apply", "-f", path, "--auto-approve"])
+        .await
+        .expect(0);
+
+    // No environment any more: undeployed.
+    write_manifest(dir.path(), "http://127.0.0.1:8089/v2", &[]);
+    let planned = user.run(&["plan", "-f", path]).await.expect(0);
+    assert!(
+        planned
+            .stdout
+            .contains(&format!("- undeploy Pets 1.0.0 from {}", f.environment)),
+        "{}",
+        planned.stdout
+    );
+    let undeployed = user
+        .run(&["apply", "-f", path, "--auto-approve", "--wait=60s"])
+        .await
+        .expect(0);
+    assert!(
+        undeployed.stderr.contains(": undeployed"),
+        "{}",
+        undeployed.stderr
+    );
+    assert_eq!(user.deployments_of("Pets").await[0]["status"], "undeployed");
+    let again = user
+        .run(&["apply", "-f", path, "--auto-approve"])
+        .await
+        .expect(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+
+    // A broken manifest is invalid input.
+    std::fs::write(
+        dir.path().join("pets.yaml"),
+        "apiVersion: fedgate/v1\nkind: Api\nmetadata: {name: Pets}\n",
+    )
+    .unwrap();
+    user.run(&["plan", "-f", path]).await.expect(2);
+    user.run(&["apply", "-f", path, "--auto-approve"])
+        .await
+        .expect(2);
+}
+
+#[tokio::test]
+async fn apply_stops_at_a_deploy_aws_refuses() {
+    let mut settings = fast_limits();
+    settings.push(("deploy_max_attempts", json!(1)));
+    let f = fixture_with(&settings, &dead_url()).await;
+    let user = User::new();
+    user.login(&f.app).await.expect(0);
+    let dir = manifest_dir("http://127.0.0.1:8089/api", &[&f.environment]);
+    let failed = user
+        .run(&[
+            "apply",
+            "-f",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+            "--wait=60s",
+        ])
+        .await;
+    assert_ne!(failed.code, 0, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("stopped at action 2 of 2"),
+        "{}",
+        failed.stderr
+    );
+    // The API was created before the deploy failed; the next plan deploys it again.
+    user.run(&["apis", "get", "Pets"]).await.expect(0);
+}
+
+#[tokio::test]
+async fn import_wso2_migrates_each_kind_of_project() {
+    let f = fixture().await;
+    let user = User::new();
+    user.login(&f.app).await.expect(0);
+
+    // 4.x, OpenAPI 3, AWS authorizers. Mapped, aws-dev would be deployed to; aws-prod
+    // is not mapped. (moto cannot make the Lambda authorizers: the deploy is only planned.)
+    let project = format!("{WSO2}/orders-v45-oas3-aws");
+    let env_map = format!("aws-dev={}", f.environment);
+    let dry = user
+        .run(&["import-wso2", &project, "--env-map", &env_map, "--dry-run"])
+        .await
+        .expect(0);
+    assert!(
+        dry.stdout
+            .contains(&format!("~ deploy OrdersAPI 2.1.0 to {}", f.environment))
+            && !dry.stdout.contains("aws-prod"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stderr.contains("not mapped: environment `aws-prod`"),
+        "{}",
+        dry.stderr
+    );
+    user.run(&["apis", "get", "OrdersAPI"]).await.expect(2);
+    let orders = user.run(&["import-wso2", &project]).await.expect(0);
+    for note in [
+        "not mapped: environment `aws-dev`",
+        "not mapped: api.yaml: data.operations[1].scopes: WSO2 scopes orders:write",
+        "not mapped: api.yaml: data.endpointConfig.sandbox_endpoints",
+    ] {
+        assert!(orders.stderr.contains(note), "{note}: {}", orders.stderr);
+    }
+    let api = user
+        .run(&["apis", "get", "OrdersAPI:2.1.0", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(api["context"], "/orders/2.1.0");
+    assert_eq!(api["endpointUrl"], "https://orders.example.com/api");
+    assert_eq!(api["policies"][0]["type"], "awsOAuth2", "{api:#}");
+    assert_eq!(api["cors"]["enabled"], true, "{api:#}");
+    let post = api["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["method"] == "POST" && r["path"] == "/orders")
+        .unwrap_or_else(|| panic!("{api:#}"));
+    assert_eq!(
+        post["policies"][0]["parameters"]["lambdaArn"],
+        "arn:aws:lambda:eu-west-1:123456789012:function:orders-writer-authorizer"
+    );
+    assert_eq!(api["lifecycleState"], "PUBLISHED");
+    assert_eq!(user.deployments_of("OrdersAPI").await, json!([]));
+
+    // 4.x, Swagger 2.0; its manifest is kept, and applying it changes nothing.
+    let deploy = tempfile::tempdir().unwrap();
+    let manifest = deploy.path().join("inventory.yaml");
+    user.run(&[
+        "import-wso2",
+        &format!("{WSO2}/inventory-v42-swagger2"),
+        "--write-manifest",
+        manifest.to_str().unwrap(),
+    ])
+    .await
+    .expect(0);
+    let api = user
+        .run(&["apis", "get", "InventoryAPI", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(api["context"], "/inventory");
+    assert_eq!(api["endpointUrl"], "http://inventory.internal:8080");
+    assert!(!api["resources"].as_array().unwrap().is_empty(), "{api:#}");
+    assert!(deploy.path().join("inventory.openapi.yaml").exists());
+    let again = user
+        .run(&[
+            "apply",
+            "-f",
+            deploy.path().to_str().unwrap(),
+            "--auto-approve",
+        ])
+        .await
+        .expect(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+
+    // 3.x; a dry run changes nothing.
+    let legacy = format!("{WSO2}/legacy-v3");
+    let dry = user
+        .run(&["import-wso2", &legacy, "--dry-run"])
+        .await
+        .expect(0);
+    assert!(dry.stdout.contains("+ create API"), "{}", dry.stdout);
+    assert!(dry.stderr.contains("not mapped: "), "{}", dry.stderr);
+    let before = user
+        .run(&["apis", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    let env_map = format!("Production and Sandbox={}", f.environment);
+    let imported = user
+        .run(&["import-wso2", &legacy, "--env-map", &env_map, "--wait=60s"])
+        .await
+        .expect(0);
+    assert!(
+        imported.stderr.contains(": deployed"),
+        "{}",
+        imported.stderr
+    );
+    let listed = user
+        .run(&["apis", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    let weather = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["context"] == "/weather/3.0.0")
+        .unwrap_or_else(|| panic!("{listed:#}"));
+    assert_eq!(weather["version"], "3.0.0");
+    assert_eq!(
+        user.deployments_of(weather["id"].as_str().unwrap()).await[0]["status"],
+        "deployed"
+    );
+
+    // Not a project: invalid input.
+    user.run(&["import-wso2", WSO2]).await.expect(2);
+}
