@@ -3,8 +3,8 @@ walk-throughs exactly as a reader would, against servers on free loopback ports.
 
 Every ```sh block runs, in order, in one shell, unless the line before it is
 `<!-- not run: reason -->`. What the reader starts by hand, the runner has started
-already, so those lines are rewritten: `cargo run` becomes the built binary, the
-emulators' install and start lines become no-ops, and their well-known ports
+already, so those lines are rewritten: `cargo run` and the `fedgate` commands become
+the built binary, the emulators' install and start lines become no-ops, and their well-known ports
 (fedgate 8080, moto 5000, the IdP 8090) become the free ports in use. Each rewrite must
 apply at least once: a README that no longer has the line fails loudly instead of
 silently running something else.
@@ -51,6 +51,8 @@ def rewrites(fedgate_port, moto_port, idp_port, binary):
     return [
         # The server's log goes to a file rather than between the walk-through's answers.
         (r"\bcargo run &", f"{shlex.quote(binary)} >fedgate.log 2>&1 &"),
+        # The client: `fedgate` where a command starts (a line, or after a pipe).
+        (r"(?m)(^|\|\s*)fedgate (?=[a-z-]+\b)", rf"\g<1>{shlex.quote(binary)} "),
         (r"python3 -m venv /tmp/moto && /tmp/moto/bin/pip install [^\n]*", ":"),
         (r"/tmp/moto/bin/moto_server [^\n]*&", ":"),
         (r"npx -y oauth2-mock-server@[^\n]*&", ":"),
