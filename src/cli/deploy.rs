@@ -191,7 +191,8 @@ async fn follow(
     }
 }
 
-/// `Pets 1.0.0 → aws-dev: deploying (attempt 1 of 5 failed: …; next try at …)`.
+/// `Pets 1.0.0 → aws-dev: deploying (attempt 1 of 5 failed: …; next try at …)`, the
+/// retry told as the server's error tells it.
 fn progress_line(api: &Value, deployment: &Value) -> String {
     let mut line = format!(
         "{} → {}: {}",
@@ -201,11 +202,13 @@ fn progress_line(api: &Value, deployment: &Value) -> String {
     );
     let error = deployment.get("error").filter(|error| !error.is_null());
     match deployment.get("retry").filter(|retry| !retry.is_null()) {
+        // The server's error of a retry already says which attempt failed, how, and when
+        // the next is; only its absence needs the retry member spelled out.
+        Some(_) if error.is_some() => line.push_str(&format!(" ({})", output::cell(error))),
         Some(retry) => line.push_str(&format!(
-            " (attempt {} of {} failed: {}; next try at {})",
+            " (attempt {} of {} failed; next try at {})",
             output::cell(retry.get("attempt")),
             output::cell(retry.get("maxAttempts")),
-            output::cell(error),
             output::cell(retry.get("nextAttemptAt")),
         )),
         None if deployment["status"] == "failed" => {
@@ -301,13 +304,20 @@ mod tests {
     #[test]
     fn progress_tells_retries_and_errors() {
         let api = json!({"id": "a", "name": "Pets", "version": "1.0.0"});
+        // As the server writes a retry's error (service::jobs::settle).
         let retrying = json!({"environment": "aws-dev", "status": "deploying",
-            "error": "CreateRestApi failed: throttled",
+            "error": "attempt 1 of 5 failed: CreateRestApi failed: throttled; next try at 2026-01-01T00:00:05Z",
             "retry": {"attempt": 1, "maxAttempts": 5, "nextAttemptAt": "2026-01-01T00:00:05Z"}});
         assert_eq!(
             progress_line(&api, &retrying),
             "Pets 1.0.0 → aws-dev: deploying (attempt 1 of 5 failed: CreateRestApi failed: \
              throttled; next try at 2026-01-01T00:00:05Z)"
+        );
+        let no_error = json!({"environment": "aws-dev", "status": "pending",
+            "retry": {"attempt": 2, "maxAttempts": 5, "nextAttemptAt": "2026-01-01T00:00:09Z"}});
+        assert_eq!(
+            progress_line(&api, &no_error),
+            "Pets 1.0.0 → aws-dev: pending (attempt 2 of 5 failed; next try at 2026-01-01T00:00:09Z)"
         );
         let failed = json!({"environment": "aws-dev", "status": "failed", "error": "no such host"});
         assert_eq!(

@@ -123,12 +123,27 @@ fn dead_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// Asserts that a command's output says `expected`, showing the output when not.
+#[track_caller]
+fn assert_contains(output: &str, expected: &str) {
+    assert!(output.contains(expected), "{expected:?} not in:\n{output}");
+}
+
+/// A user logged in to a server with a moto environment, and the Petstore imported.
+async fn petstore_on_moto() -> (crate::deployments::Fixture, User) {
+    let f = fixture().await;
+    let user = User::new();
+    user.login(&f.app).await.expect(0);
+    user.import_petstore(&[]).await;
+    (f, user)
+}
+
 #[tokio::test]
 async fn login_stores_a_private_profile_and_refuses_bad_credentials() {
     let app = spawn_app().await;
     let user = User::new();
     let login = user.login(&app).await.expect(0);
-    assert!(login.stderr.contains("logged in"), "{}", login.stderr);
+    assert_contains(&login.stderr, "logged in");
     assert_eq!(mode(&user.config_dir()), 0o700);
     assert_eq!(mode(&user.config_dir().join("credentials.json")), 0o600);
     let profile = &user.credentials()["profiles"]["default"];
@@ -179,7 +194,7 @@ async fn login_stores_a_private_profile_and_refuses_bad_credentials() {
         )
         .await
         .expect(3);
-    assert!(refused.stderr.contains("403"), "{}", refused.stderr);
+    assert_contains(&refused.stderr, "403");
 
     // A wrong secret, and a server that is not there: exit 3, nothing stored.
     let other = User::new();
@@ -198,7 +213,7 @@ async fn login_stores_a_private_profile_and_refuses_bad_credentials() {
         )
         .await
         .expect(3);
-    assert!(wrong.stderr.contains("401"), "{}", wrong.stderr);
+    assert_contains(&wrong.stderr, "401");
     let down = other
         .run_with(
             &["login", "--server", &dead_url(), "--client-id", "admin"],
@@ -207,7 +222,7 @@ async fn login_stores_a_private_profile_and_refuses_bad_credentials() {
         )
         .await
         .expect(3);
-    assert!(down.stderr.contains("cannot reach"), "{}", down.stderr);
+    assert_contains(&down.stderr, "cannot reach");
     assert!(!other.config_dir().join("credentials.json").exists());
 
     user.run(&["logout", "--profile", "ci"]).await.expect(0);
@@ -270,16 +285,8 @@ async fn apis_are_imported_listed_and_found_by_name() {
     // A name two APIs share is ambiguous (exit 2, the candidates listed); name:version
     // and the id are not.
     let ambiguous = user.run(&["apis", "get", PETSTORE_NAME]).await.expect(2);
-    assert!(
-        ambiguous.stderr.contains("Swagger Petstore:1.0.0"),
-        "{}",
-        ambiguous.stderr
-    );
-    assert!(
-        ambiguous.stderr.contains("Swagger Petstore:2.0.0"),
-        "{}",
-        ambiguous.stderr
-    );
+    assert_contains(&ambiguous.stderr, "Swagger Petstore:1.0.0");
+    assert_contains(&ambiguous.stderr, "Swagger Petstore:2.0.0");
     let yaml = user
         .run(&["apis", "get", "Swagger Petstore:2.0.0", "-o", "yaml"])
         .await
@@ -290,7 +297,7 @@ async fn apis_are_imported_listed_and_found_by_name() {
         .run(&["apis", "get", first["id"].as_str().unwrap()])
         .await
         .expect(0);
-    assert!(by_id.stdout.contains("GET /pets"), "{}", by_id.stdout);
+    assert_contains(&by_id.stdout, "GET /pets");
 
     let exported = user
         .run(&["apis", "export", "Swagger Petstore:1.0.0", "-o", "yaml"])
@@ -304,16 +311,12 @@ async fn apis_are_imported_listed_and_found_by_name() {
 
     // Unknown APIs and invalid documents are the user's to fix: exit 2, in words.
     let unknown = user.run(&["apis", "get", "Nope"]).await.expect(2);
-    assert!(
-        unknown.stderr.contains("no API `Nope`"),
-        "{}",
-        unknown.stderr
-    );
+    assert_contains(&unknown.stderr, "no API `Nope`");
     let missing = user
         .run(&["apis", "get", &uuid::Uuid::new_v4().to_string()])
         .await
         .expect(2);
-    assert!(missing.stderr.contains("404"), "{}", missing.stderr);
+    assert_contains(&missing.stderr, "404");
     let broken = user
         .run(&[
             "apis",
@@ -325,7 +328,7 @@ async fn apis_are_imported_listed_and_found_by_name() {
         ])
         .await
         .expect(2);
-    assert!(broken.stderr.contains("400"), "{}", broken.stderr);
+    assert_contains(&broken.stderr, "400");
 
     // Deleting by name.
     user.run(&["apis", "delete", "Swagger Petstore:2.0.0"])
@@ -336,10 +339,7 @@ async fn apis_are_imported_listed_and_found_by_name() {
 
 #[tokio::test]
 async fn deploy_waits_for_moto_and_undeploy_too() {
-    let f = fixture().await;
-    let user = User::new();
-    user.login(&f.app).await.expect(0);
-    user.import_petstore(&[]).await;
+    let (f, user) = petstore_on_moto().await;
 
     let deployed = user
         .run(&[
@@ -353,12 +353,8 @@ async fn deploy_waits_for_moto_and_undeploy_too() {
         ])
         .await
         .expect(0);
-    assert!(deployed.stderr.contains(": pending"), "{}", deployed.stderr);
-    assert!(
-        deployed.stderr.contains(": deployed"),
-        "{}",
-        deployed.stderr
-    );
+    assert_contains(&deployed.stderr, ": pending");
+    assert_contains(&deployed.stderr, ": deployed");
     assert_eq!(deployed.json()["status"], "deployed");
 
     let listed = user
@@ -380,17 +376,13 @@ async fn deploy_waits_for_moto_and_undeploy_too() {
         .run(&["deployments", "list", "--env", &f.environment])
         .await
         .expect(0);
-    assert!(across.stdout.contains("deployed"), "{}", across.stdout);
+    assert_contains(&across.stdout, "deployed");
 
     let undeployed = user
         .run(&["undeploy", PETSTORE_NAME, "--env", &f.environment, "--wait"])
         .await
         .expect(0);
-    assert!(
-        undeployed.stderr.contains(": undeployed"),
-        "{}",
-        undeployed.stderr
-    );
+    assert_contains(&undeployed.stderr, ": undeployed");
     user.run(&["undeploy", PETSTORE_NAME, "--env", &f.environment])
         .await
         .expect(2);
@@ -398,10 +390,7 @@ async fn deploy_waits_for_moto_and_undeploy_too() {
 
 #[tokio::test]
 async fn a_deploy_still_running_when_the_wait_is_over_exits_4() {
-    let f = fixture().await;
-    let user = User::new();
-    user.login(&f.app).await.expect(0);
-    user.import_petstore(&[]).await;
+    let (f, user) = petstore_on_moto().await;
     let timed_out = user
         .run(&[
             "deploy",
@@ -412,11 +401,7 @@ async fn a_deploy_still_running_when_the_wait_is_over_exits_4() {
         ])
         .await
         .expect(4);
-    assert!(
-        timed_out.stderr.contains("still pending after 0s"),
-        "{}",
-        timed_out.stderr
-    );
+    assert_contains(&timed_out.stderr, "still pending after 0s");
 }
 
 #[tokio::test]
@@ -438,12 +423,9 @@ async fn a_deploy_aws_refuses_exits_1_with_its_error() {
         ])
         .await
         .expect(1);
-    assert!(
-        failed
-            .stderr
-            .contains("failed: GetRestApis failed: could not reach the endpoint"),
-        "{}",
-        failed.stderr
+    assert_contains(
+        &failed.stderr,
+        "failed: GetRestApis failed: could not reach the endpoint",
     );
     // Unknown environments are the user's to fix.
     user.run(&["deploy", PETSTORE_NAME, "--env", "nowhere"])
@@ -549,17 +531,10 @@ async fn apply_creates_deploys_converges_updates_and_undeploys() {
     let path = dir.path().to_str().unwrap();
 
     let planned = user.run(&["plan", "-f", path]).await.expect(0);
-    assert!(
-        planned.stdout.contains("+ create API Pets 1.0.0"),
-        "{}",
-        planned.stdout
-    );
-    assert!(
-        planned
-            .stdout
-            .contains(&format!("~ deploy Pets 1.0.0 to {}", f.environment)),
-        "{}",
-        planned.stdout
+    assert_contains(&planned.stdout, "+ create API Pets 1.0.0");
+    assert_contains(
+        &planned.stdout,
+        &format!("~ deploy Pets 1.0.0 to {}", f.environment),
     );
     let as_json = user
         .run(&["plan", "-f", path, "-o", "json"])
@@ -570,18 +545,14 @@ async fn apply_creates_deploys_converges_updates_and_undeploys() {
     // Nothing was created by planning; without a terminal, apply wants --auto-approve.
     user.run(&["apis", "get", "Pets"]).await.expect(2);
     let unconfirmed = user.run(&["apply", "-f", path]).await.expect(2);
-    assert!(
-        unconfirmed.stderr.contains("--auto-approve"),
-        "{}",
-        unconfirmed.stderr
-    );
+    assert_contains(&unconfirmed.stderr, "--auto-approve");
     user.run(&["apis", "get", "Pets"]).await.expect(2);
 
     let applied = user
         .run(&["apply", "-f", path, "--auto-approve", "--wait=60s"])
         .await
         .expect(0);
-    assert!(applied.stderr.contains(": deployed"), "{}", applied.stderr);
+    assert_contains(&applied.stderr, ": deployed");
     assert!(
         applied.stdout.contains("created Pets 1.0.0")
             && applied.stdout.contains("Apply complete: 2 actions done."),
@@ -604,7 +575,7 @@ async fn apply_creates_deploys_converges_updates_and_undeploys() {
         .run(&["apply", "-f", path, "--auto-approve"])
         .await
         .expect(0);
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_contains(&again.stdout, "No changes.");
     assert_eq!(user.revision_count("Pets").await, revisions);
     assert_eq!(user.deployments_of("Pets").await, deployments);
     let unchanged = user
@@ -641,28 +612,21 @@ async fn apply_creates_deploys_converges_updates_and_undeploys() {
     // No environment any more: undeployed.
     write_manifest(dir.path(), "http://127.0.0.1:8089/v2", &[]);
     let planned = user.run(&["plan", "-f", path]).await.expect(0);
-    assert!(
-        planned
-            .stdout
-            .contains(&format!("- undeploy Pets 1.0.0 from {}", f.environment)),
-        "{}",
-        planned.stdout
+    assert_contains(
+        &planned.stdout,
+        &format!("- undeploy Pets 1.0.0 from {}", f.environment),
     );
     let undeployed = user
         .run(&["apply", "-f", path, "--auto-approve", "--wait=60s"])
         .await
         .expect(0);
-    assert!(
-        undeployed.stderr.contains(": undeployed"),
-        "{}",
-        undeployed.stderr
-    );
+    assert_contains(&undeployed.stderr, ": undeployed");
     assert_eq!(user.deployments_of("Pets").await[0]["status"], "undeployed");
     let again = user
         .run(&["apply", "-f", path, "--auto-approve"])
         .await
         .expect(0);
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_contains(&again.stdout, "No changes.");
 
     // A broken manifest is invalid input.
     std::fs::write(
@@ -694,11 +658,7 @@ async fn apply_stops_at_a_deploy_aws_refuses() {
         ])
         .await;
     assert_ne!(failed.code, 0, "{}", failed.stderr);
-    assert!(
-        failed.stderr.contains("stopped at action 2 of 2"),
-        "{}",
-        failed.stderr
-    );
+    assert_contains(&failed.stderr, "stopped at action 2 of 2");
     // The API was created before the deploy failed; the next plan deploys it again.
     user.run(&["apis", "get", "Pets"]).await.expect(0);
 }
@@ -724,11 +684,7 @@ async fn import_wso2_migrates_each_kind_of_project() {
         "{}",
         dry.stdout
     );
-    assert!(
-        dry.stderr.contains("not mapped: environment `aws-prod`"),
-        "{}",
-        dry.stderr
-    );
+    assert_contains(&dry.stderr, "not mapped: environment `aws-prod`");
     user.run(&["apis", "get", "OrdersAPI"]).await.expect(2);
     let orders = user.run(&["import-wso2", &project]).await.expect(0);
     for note in [
@@ -789,7 +745,7 @@ async fn import_wso2_migrates_each_kind_of_project() {
         ])
         .await
         .expect(0);
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_contains(&again.stdout, "No changes.");
 
     // 3.x; a dry run changes nothing.
     let legacy = format!("{WSO2}/legacy-v3");
@@ -797,8 +753,8 @@ async fn import_wso2_migrates_each_kind_of_project() {
         .run(&["import-wso2", &legacy, "--dry-run"])
         .await
         .expect(0);
-    assert!(dry.stdout.contains("+ create API"), "{}", dry.stdout);
-    assert!(dry.stderr.contains("not mapped: "), "{}", dry.stderr);
+    assert_contains(&dry.stdout, "+ create API");
+    assert_contains(&dry.stderr, "not mapped: ");
     let before = user
         .run(&["apis", "list", "-o", "json"])
         .await
@@ -810,11 +766,7 @@ async fn import_wso2_migrates_each_kind_of_project() {
         .run(&["import-wso2", &legacy, "--env-map", &env_map, "--wait=60s"])
         .await
         .expect(0);
-    assert!(
-        imported.stderr.contains(": deployed"),
-        "{}",
-        imported.stderr
-    );
+    assert_contains(&imported.stderr, ": deployed");
     let listed = user
         .run(&["apis", "list", "-o", "json"])
         .await
