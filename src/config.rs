@@ -36,6 +36,13 @@ pub struct Config {
     pub jwt_signing_key: Option<SecretString>,
     pub jwt_issuer: String,
     pub token_ttl_secs: u64,
+    /// Lifetime of a console session from sign-in.
+    pub console_session_ttl_secs: u64,
+    /// A console session unused this long ends.
+    pub console_session_idle_secs: u64,
+    /// Mark the console's cookie `Secure` (users reach fedgate over https, e.g. through a
+    /// TLS-terminating proxy); also set when the request says `X-Forwarded-Proto: https`.
+    pub console_secure_cookies: bool,
     /// Client secrets checked at once (argon2, 19 MiB each); 0 means one per CPU core.
     pub token_max_concurrent_checks: usize,
     pub token_failure_window_secs: u64,
@@ -247,6 +254,15 @@ impl Config {
                 "token_ttl_secs",
                 "must be between 1 and 86400 seconds",
             ));
+        }
+        if self.console_session_ttl_secs == 0 || self.console_session_ttl_secs > 7 * 86_400 {
+            return Err(invalid(
+                "console_session_ttl_secs",
+                "must be between 1 and 604800 seconds",
+            ));
+        }
+        if self.console_session_idle_secs == 0 {
+            return Err(invalid("console_session_idle_secs", "must be at least 1"));
         }
         if self.token_failure_window_secs == 0 {
             return Err(invalid("token_failure_window_secs", "must be at least 1"));

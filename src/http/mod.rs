@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod devportal;
 pub mod docs;
 pub mod error;
@@ -105,6 +106,8 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/docs", get(move || async move { docs.clone() }))
+        // The console's routes are pages, not API operations: outside the OpenAPI document.
+        .merge(console::router())
         .fallback(middleware::not_found)
         .layer(axum::middleware::from_fn(
             middleware::refuse_control_characters,

@@ -66,20 +66,36 @@ async fn client(state: &AppState, token: &str) -> Result<Principal, AuthError> {
         TokenError::Expired => AuthError::Invalid("the access token has expired"),
         TokenError::Invalid => AuthError::Invalid("the access token is invalid"),
     })?;
-    let client = store::clients::get(&state.db, verified.record)
+    let subject = TokenSubject {
+        client_id: &verified.client_id,
+        record: verified.record,
+        generation: verified.generation,
+    };
+    client_principal(state, &subject, &verified.scopes).await
+}
+
+/// The principal a client credential (a token, a console session) still speaks for: the
+/// client's record must exist under the same generation (a rotated secret or a deleted
+/// client revokes it), and only the `granted` scopes the client still has count.
+pub async fn client_principal(
+    state: &AppState,
+    subject: &TokenSubject<'_>,
+    granted: &Scopes,
+) -> Result<Principal, AuthError> {
+    let client = store::clients::get(&state.db, subject.record)
         .await?
-        .filter(|client| client.client_id == verified.client_id)
+        .filter(|client| client.client_id == subject.client_id)
         .ok_or(AuthError::Invalid(
             "the client of this token no longer exists",
         ))?;
-    if client.generation != verified.generation {
+    if client.generation != subject.generation {
         return Err(AuthError::Invalid(
             "the access token was revoked: the client's secret was rotated",
         ));
     }
     let scopes = client
         .scopes()
-        .and_then(|current| verified.scopes.intersection(&current))
+        .and_then(|current| granted.intersection(&current))
         .ok_or(AuthError::Invalid(
             "the client no longer has any of this token's scopes",
         ))?;
@@ -209,10 +225,43 @@ pub enum LoginError {
     Service(#[from] ServiceError),
 }
 
+/// A client whose secret was checked, with the scopes it asked for.
+pub struct VerifiedClient {
+    pub client: store::clients::ClientRow,
+    pub scopes: Scopes,
+}
+
+impl VerifiedClient {
+    /// What a credential issued to this client names (see `client_principal`).
+    pub fn subject(&self) -> TokenSubject<'_> {
+        TokenSubject {
+            client_id: &self.client.client_id,
+            record: self.client.id,
+            generation: self.client.generation,
+        }
+    }
+}
+
 /// Checks a client's secret and issues a token for the scopes asked (all the client's when
-/// none are). Failures are audited with the client id tried and throttled per source
-/// address and per client id at that address.
+/// none are).
 pub async fn login(state: &AppState, login: Login<'_>) -> Result<Issued, LoginError> {
+    let verified = verify_client(state, login).await?;
+    let access_token = state.tokens.issue(&verified.subject(), &verified.scopes);
+    tracing::info!(client_id = %verified.client.client_id, scope = %verified.scopes, "issued an access token");
+    Ok(Issued {
+        access_token,
+        expires_in: state.tokens.ttl().as_secs(),
+        scopes: verified.scopes,
+    })
+}
+
+/// Checks a client's secret, for every front end that signs clients in (the token
+/// endpoint, the console). Failures are audited with the client id tried and throttled per
+/// source address and per client id at that address.
+pub async fn verify_client(
+    state: &AppState,
+    login: Login<'_>,
+) -> Result<VerifiedClient, LoginError> {
     if let Some(wait) = state.login_throttle.wait(login.client_id, login.source) {
         metrics::counter!("fedgate_token_throttled_total").increment(1);
         return Err(LoginError::Throttled(wait));
@@ -254,16 +303,8 @@ pub async fn login(state: &AppState, login: Login<'_>) -> Result<Issued, LoginEr
             requested
         }
     };
-    let subject = TokenSubject {
-        client_id: &client.client_id,
-        record: client.id,
-        generation: client.generation,
-    };
-    let access_token = state.tokens.issue(&subject, &granted);
-    tracing::info!(client_id = %client.client_id, scope = %granted, "issued an access token");
-    Ok(Issued {
-        access_token,
-        expires_in: state.tokens.ttl().as_secs(),
+    Ok(VerifiedClient {
+        client,
         scopes: granted,
     })
 }

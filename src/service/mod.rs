@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod clients;
+pub mod console;
 pub mod deployments;
 pub mod discovery;
 pub mod drift;

@@ -4,6 +4,7 @@ pub mod apis;
 pub mod applications;
 pub mod audit;
 pub mod clients;
+pub mod console_sessions;
 pub mod deployments;
 pub mod embedded;
 pub mod environments;

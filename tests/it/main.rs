@@ -8,6 +8,7 @@ mod aws_plumbing;
 mod cli;
 mod clients;
 mod common;
+mod console;
 mod core_jobs;
 mod core_races;
 mod core_service;
