@@ -313,3 +313,300 @@ async fn rotating_the_clients_secret_ends_its_sessions() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[header::LOCATION], "/console/?expired=1");
 }
+
+const ENV_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+
+/// The create form's fields for an access-key environment at `endpoint`.
+fn environment_form<'a>(
+    name: &'a str,
+    endpoint: &'a str,
+    token: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf_token", token),
+        ("name", name),
+        ("display_name", "Made in the console"),
+        ("description", "from the form"),
+        ("region", "us-east-1"),
+        ("stage", "prod"),
+        ("endpoint_url", endpoint),
+        ("invoke_url_template", ""),
+        ("credential_type", "accessKey"),
+        ("access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+        ("secret_access_key", ENV_SECRET),
+        ("session_token", ""),
+        ("role_arn", ""),
+        ("external_id", ""),
+        ("session_name", ""),
+    ]
+}
+
+/// The value of the hidden `version` field of the page at `path`.
+async fn form_version(browser: &Browser<'_>, path: &str) -> String {
+    let page = browser.get(path).await.text().await.unwrap();
+    let marker = "name=\"version\" value=\"";
+    let start = page.find(marker).expect("a version field") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn environment_json(app: &TestApp, name: &str) -> reqwest::Response {
+    app.get(
+        &format!("/admin/v1/environments/{name}"),
+        &app.admin_token().await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_environment_through_the_form() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("admin", BOOTSTRAP_SECRET).await;
+    let list = browser
+        .get("/console/admin/environments")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("href=\"/console/admin/environments/new\""));
+
+    let page = browser.get("/console/admin/environments/new").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for id in [
+        "name",
+        "region",
+        "stage",
+        "access_key_id",
+        "secret_access_key",
+        "role_arn",
+    ] {
+        assert!(html.contains(&format!("<label for=\"{id}\">")), "{id}");
+    }
+    assert!(html.contains("id=\"secret_access_key\" name=\"secret_access_key\" type=\"password\""));
+    assert!(!html.contains("<script>"), "no inline script");
+
+    let token = browser.csrf_token("/console/admin/environments/new").await;
+    let created = browser
+        .post(
+            "/console/admin/environments/new",
+            &environment_form("form-env", "http://127.0.0.1:4566", &token),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        created.headers()[header::LOCATION],
+        "/console/admin/environments?created=form-env"
+    );
+    let list = browser
+        .get("/console/admin/environments?created=form-env")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Environment form-env was created."));
+    assert!(list.contains("<td>form-env</td>"));
+
+    let env: serde_json::Value = environment_json(&app, "form-env")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(env["displayName"], "Made in the console");
+    assert_eq!(env["config"]["region"], "us-east-1");
+    assert_eq!(env["config"]["credentials"]["secretAccessKeySet"], true);
+    assert_eq!(env["createdBy"], "admin");
+}
+
+#[tokio::test]
+async fn a_bad_field_is_shown_next_to_it_and_nothing_is_created_without_the_csrf_token() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("admin", BOOTSTRAP_SECRET).await;
+    let token = browser.csrf_token("/console/admin/environments/new").await;
+
+    let mut form = environment_form("bad-env", "http://127.0.0.1:4566", &token);
+    form.retain(|(k, _)| *k != "region");
+    form.push(("region", "moon-1"));
+    let refused = browser.post("/console/admin/environments/new", &form).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    let input = html.find("id=\"region\"").expect("the region field");
+    let error = html
+        .find("<p class=\"error\" id=\"region-error\">")
+        .expect("the region's error");
+    assert!(error > input && html[error..].contains("is not an AWS region code"));
+    assert!(html.contains("aria-describedby=\"region-error\""));
+    assert!(html.contains("value=\"bad-env\""), "typed values are kept");
+    assert!(html.contains("value=\"moon-1\""));
+    assert!(!html.contains(ENV_SECRET), "the secret is not sent back");
+    assert_eq!(environment_json(&app, "bad-env").await.status(), 404);
+
+    let mut forged = environment_form("forged-env", "http://127.0.0.1:4566", "");
+    forged.remove(0);
+    let forbidden = browser
+        .post("/console/admin/environments/new", &forged)
+        .await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert_eq!(environment_json(&app, "forged-env").await.status(), 404);
+}
+
+#[tokio::test]
+async fn an_edit_keeps_an_empty_secret_and_a_stale_version_is_refused() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("admin", BOOTSTRAP_SECRET).await;
+    let token = browser.csrf_token("/console/admin/environments/new").await;
+    let created = browser
+        .post(
+            "/console/admin/environments/new",
+            &environment_form("edit-env", "http://127.0.0.1:4566", &token),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+
+    let edit_path = "/console/admin/environments/edit-env/edit";
+    let page = browser.get(edit_path).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("value=\"Made in the console\""), "prefilled");
+    assert!(html.contains("Set — leave empty to keep the stored one."));
+    assert!(!html.contains(ENV_SECRET));
+    let opened = form_version(&browser, edit_path).await;
+
+    // Edited meanwhile through the API: the form's version is stale.
+    let admin = app.admin_token().await;
+    let patched = app
+        .merge_patch(
+            "/admin/v1/environments/edit-env",
+            &admin,
+            &json!({"description": "changed by the API"}),
+            None,
+        )
+        .await;
+    assert_eq!(patched.status(), 200);
+    let mut stale = environment_form("edit-env", "http://127.0.0.1:4566", &token);
+    stale.retain(|(k, _)| !["secret_access_key", "description"].contains(k));
+    stale.push(("description", "from a stale form"));
+    stale.push(("version", &opened));
+    let refused = browser.post(edit_path, &stale).await;
+    assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("changed by someone else")
+    );
+    let env: serde_json::Value = environment_json(&app, "edit-env")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(env["description"], "changed by the API");
+
+    let current = form_version(&browser, edit_path).await;
+    let mut fresh = environment_form("edit-env", "http://127.0.0.1:4566", &token);
+    fresh.retain(|(k, _)| !["secret_access_key", "access_key_id", "description"].contains(k));
+    fresh.push(("description", "edited in the console"));
+    fresh.push(("secret_access_key", ""));
+    fresh.push(("access_key_id", ""));
+    fresh.push(("version", &current));
+    let saved = browser.post(edit_path, &fresh).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let env: serde_json::Value = environment_json(&app, "edit-env")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(env["description"], "edited in the console");
+    assert_eq!(env["config"]["credentials"]["secretAccessKeySet"], true);
+    assert_eq!(
+        env["config"]["credentials"]["accessKeyIdMasked"],
+        "AKIA…MPLE"
+    );
+}
+
+#[tokio::test]
+async fn the_live_check_page_shows_each_result_against_moto() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("admin", BOOTSTRAP_SECRET).await;
+    let token = browser.csrf_token("/console/admin/environments/new").await;
+    let moto = crate::common::moto_url();
+    let created = browser
+        .post(
+            "/console/admin/environments/new",
+            &environment_form("checked-env", &moto, &token),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let list = browser
+        .get("/console/admin/environments")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("action=\"/console/admin/environments/checked-env/check\""));
+    assert!(list.contains("href=\"/console/admin/environments/checked-env/edit\""));
+
+    let without_token = browser
+        .post("/console/admin/environments/checked-env/check", &[])
+        .await;
+    assert_eq!(without_token.status(), StatusCode::FORBIDDEN);
+    let page = browser
+        .post(
+            "/console/admin/environments/checked-env/check",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Every check passed."), "{html}");
+    for name in [
+        "sts:GetCallerIdentity",
+        "apigateway:GET /restapis",
+        "lambda:GetFunction",
+        "iam:GetRole",
+    ] {
+        assert!(
+            html.contains(&format!("<td>{name}</td><td>ok</td>")),
+            "{name}"
+        );
+    }
+    assert!(html.contains("authenticated as"));
+}
+
+#[tokio::test]
+async fn a_publisher_session_cannot_open_or_post_the_environment_forms() {
+    let app = spawn_app().await;
+    let (_, secret) = client_with(&app, "pub-forms", &["publisher"]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("pub-forms", &secret).await;
+    let token = browser.csrf_token("/console/").await;
+    for path in [
+        "/console/admin/environments/new",
+        "/console/admin/environments/any/edit",
+    ] {
+        assert_eq!(
+            browser.get(path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    let created = browser
+        .post(
+            "/console/admin/environments/new",
+            &environment_form("pub-env", "http://127.0.0.1:4566", &token),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::FORBIDDEN);
+    assert_eq!(environment_json(&app, "pub-env").await.status(), 404);
+    let checked = browser
+        .post(
+            "/console/admin/environments/pub-env/check",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(checked.status(), StatusCode::FORBIDDEN);
+}

@@ -15,6 +15,9 @@ use crate::service::environments as service;
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     cursor: Option<String>,
+    /// Set by the redirect after a form: the environment created or saved.
+    created: Option<String>,
+    updated: Option<String>,
 }
 
 /// The environments, a page at a time, from the same list as `GET /admin/v1/environments`.
@@ -42,8 +45,14 @@ pub async fn environments(
             updated: timestamp(r.updated_at),
         },
     );
+    let notice = match (query.created, query.updated) {
+        (Some(name), _) => Some(format!("Environment {name} was created.")),
+        (None, Some(name)) => Some(format!("Environment {name} was saved.")),
+        (None, None) => None,
+    };
     render(&EnvironmentsPage {
         chrome: Some(session.chrome()),
+        notice,
         environments: page.items,
         next: page
             .next

@@ -55,6 +55,12 @@ impl IntoResponse for ConsoleError {
             ConsoleError::BadRequest(detail) => {
                 (StatusCode::BAD_REQUEST, "Bad request", detail, None)
             }
+            ConsoleError::Service(ServiceError::NotFound(what)) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                format!("No such {what}."),
+                None,
+            ),
             ConsoleError::Service(ServiceError::DatabaseUnreachable(error)) => {
                 tracing::warn!(%error, "the database is unreachable");
                 let mut response = page(

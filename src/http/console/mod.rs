@@ -4,6 +4,7 @@
 //! These routes are not part of the OpenAPI document.
 
 mod admin;
+mod environments;
 mod error;
 mod pages;
 mod publisher;
@@ -33,6 +34,18 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-in", post(sign_in::sign_in))
         .route("/console/sign-out", post(sign_in::sign_out))
         .route("/console/admin/environments", get(admin::environments))
+        .route(
+            "/console/admin/environments/new",
+            get(environments::new_form).post(environments::create),
+        )
+        .route(
+            "/console/admin/environments/{name}/edit",
+            get(environments::edit_form).post(environments::update),
+        )
+        .route(
+            "/console/admin/environments/{name}/check",
+            post(environments::check),
+        )
         .route("/console/publisher/apis", get(publisher::apis))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))

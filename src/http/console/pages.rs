@@ -93,6 +93,8 @@ pub struct ErrorPage {
 #[template(path = "console/admin/environments.html")]
 pub struct EnvironmentsPage {
     pub chrome: Option<Chrome>,
+    /// What the last form did (created, saved).
+    pub notice: Option<String>,
     pub environments: Vec<EnvironmentLine>,
     pub next: Option<String>,
 }

@@ -93,6 +93,23 @@ impl ConsoleSession {
     }
 }
 
+impl ConsoleSession {
+    /// Refuses a session whose scopes lack `R::SCOPE` (a page, or a form posted to one).
+    pub fn require<R: RequiredScope>(&self) -> Result<(), ConsoleError> {
+        if self.actor.principal.scopes.contains(R::SCOPE) {
+            return Ok(());
+        }
+        Err(ConsoleError::forbidden(
+            Some(self.chrome()),
+            format!(
+                "This page needs the `{}` scope; you signed in with `{}`.",
+                R::SCOPE,
+                self.actor.principal.scopes
+            ),
+        ))
+    }
+}
+
 impl<S> FromRequestParts<S> for ConsoleSession
 where
     S: Send + Sync,
@@ -131,16 +148,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = ConsoleSession::from_request_parts(parts, state).await?;
-        if !session.actor.principal.scopes.contains(R::SCOPE) {
-            return Err(ConsoleError::forbidden(
-                Some(session.chrome()),
-                format!(
-                    "This page needs the `{}` scope; you signed in with `{}`.",
-                    R::SCOPE,
-                    session.actor.principal.scopes
-                ),
-            ));
-        }
+        session.require::<R>()?;
         Ok(InArea {
             session,
             _scope: PhantomData,
