@@ -442,6 +442,18 @@ async fn a_bad_field_is_shown_next_to_it_and_nothing_is_created_without_the_csrf
     assert!(!html.contains(ENV_SECRET), "the secret is not sent back");
     assert_eq!(environment_json(&app, "bad-env").await.status(), 404);
 
+    // Checked first against an endpoint nothing answers: 422, the failure said, nothing stored.
+    let mut checked = environment_form("unchecked-env", "http://127.0.0.1:9", &token);
+    checked.push(("check_first", "on"));
+    let failed = browser
+        .post("/console/admin/environments/new", &checked)
+        .await;
+    assert_eq!(failed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = failed.text().await.unwrap();
+    assert!(html.contains("the live check failed"), "{html}");
+    assert!(html.contains("name=\"check_first\" value=\"on\" checked"));
+    assert_eq!(environment_json(&app, "unchecked-env").await.status(), 404);
+
     let mut forged = environment_form("forged-env", "http://127.0.0.1:4566", "");
     forged.remove(0);
     let forbidden = browser

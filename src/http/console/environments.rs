@@ -41,6 +41,8 @@ pub struct EnvironmentForm {
     session_name: String,
     /// The version the edit form was opened at: the lost-update guard.
     version: Option<i64>,
+    /// The create form's checkbox: store only if the live check passes (`?check=true`).
+    check_first: Option<String>,
 }
 
 fn given(s: &str) -> Option<&str> {
@@ -172,6 +174,8 @@ pub struct EnvironmentFormPage {
     pub action: String,
     pub submit: &'static str,
     pub version: Option<i64>,
+    /// The create form offers to check before storing; checked as last posted.
+    pub check_first: Option<bool>,
     /// Errors that name no field of the form (a conflict, a stale version…).
     pub problems: Vec<String>,
     pub fields: Vec<InputField>,
@@ -374,6 +378,7 @@ fn form_page(
         action,
         submit,
         version: form.version,
+        check_first: editing.is_none().then_some(form.check_first.is_some()),
         problems,
         fields,
         kinds,
@@ -433,7 +438,10 @@ pub async fn create(
 ) -> Result<Response, ConsoleError> {
     session.require::<AdminScope>()?;
     let result = match form.parse(true) {
-        Ok(spec) => service::create(&state, spec, false, &session.actor).await,
+        Ok(spec) => {
+            let check_first = form.check_first.is_some();
+            service::create(&state, spec, check_first, &session.actor).await
+        }
         Err(error) => Err(error),
     };
     match result {
