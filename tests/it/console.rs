@@ -537,6 +537,31 @@ async fn an_edit_keeps_an_empty_secret_and_a_stale_version_is_refused() {
         env["config"]["credentials"]["accessKeyIdMasked"],
         "AKIA…MPLE"
     );
+
+    // A session token given, then removed by the checkbox (an empty field alone keeps it).
+    for (token_field, remove, expected) in [("a-session-token", false, true), ("", true, false)] {
+        let version = form_version(&browser, edit_path).await;
+        let mut form = environment_form("edit-env", "http://127.0.0.1:4566", &token);
+        form.retain(|(k, _)| !["secret_access_key", "session_token"].contains(k));
+        form.push(("session_token", token_field));
+        form.push(("version", &version));
+        if remove {
+            let html = browser.get(edit_path).await.text().await.unwrap();
+            assert!(html.contains("name=\"remove_session_token\""));
+            form.push(("remove_session_token", "on"));
+        }
+        assert_eq!(
+            browser.post(edit_path, &form).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let env: serde_json::Value = environment_json(&app, "edit-env")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(env["config"]["credentials"]["sessionTokenSet"], expected);
+        assert_eq!(env["config"]["credentials"]["secretAccessKeySet"], true);
+    }
 }
 
 #[tokio::test]

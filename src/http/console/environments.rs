@@ -41,6 +41,8 @@ pub struct EnvironmentForm {
     session_name: String,
     /// The version the edit form was opened at: the lost-update guard.
     version: Option<i64>,
+    /// The edit form's checkbox: remove the stored session token (`null` in the API).
+    remove_session_token: Option<String>,
     /// The create form's checkbox: store only if the live check passes (`?check=true`).
     check_first: Option<String>,
 }
@@ -83,7 +85,10 @@ impl EnvironmentForm {
                     WriteOnly::Keep
                 },
                 session_token: if access_key {
-                    secret(&self.session_token)
+                    match secret(&self.session_token) {
+                        WriteOnly::Keep if self.remove_session_token.is_some() => WriteOnly::Remove,
+                        given => given,
+                    }
                 } else {
                     WriteOnly::Keep
                 },
@@ -176,6 +181,8 @@ pub struct EnvironmentFormPage {
     pub version: Option<i64>,
     /// The create form offers to check before storing; checked as last posted.
     pub check_first: Option<bool>,
+    /// An edit of an environment with a stored session token offers to remove it.
+    pub session_token_removable: bool,
     /// Errors that name no field of the form (a conflict, a stale version…).
     pub problems: Vec<String>,
     pub fields: Vec<InputField>,
@@ -379,6 +386,7 @@ fn form_page(
         submit,
         version: form.version,
         check_first: editing.is_none().then_some(form.check_first.is_some()),
+        session_token_removable: stored.is_some_and(|s| s.session_token_set),
         problems,
         fields,
         kinds,
