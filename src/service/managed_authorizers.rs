@@ -65,19 +65,14 @@ async fn key_managers_of(
     db: &sqlx::PgPool,
     design: &ApiDesign,
 ) -> Result<Vec<(KeyManagerRow, Vec<MethodScopes>)>, SyncError> {
-    let mut found = Vec::new();
-    for (name, methods) in method_scopes(design) {
-        let key_manager = key_manager_store::get_by_name(db, &name)
-            .await?
-            .ok_or_else(|| {
-                SyncError::Invalid(format!(
-                    "the key manager `{name}` a managed policy names does not exist any more; \
-                     register it again or change the API's policies"
-                ))
-            })?;
-        found.push((key_manager, methods));
+    let (named, problems) = resolve(db, design).await?;
+    match problems.first() {
+        None => Ok(named),
+        Some(problem) => Err(SyncError::Invalid(format!(
+            "{}: {}; register it again or change the API's policies",
+            problem.field, problem.reason
+        ))),
     }
-    Ok(found)
 }
 
 /// Whether `design` has a managed policy on any resource.
